@@ -1,0 +1,1 @@
+"""Hardware description files shipped with miredo (``<name>.yaml``)."""

@@ -1,0 +1,1 @@
+"""Model importers. Only ONNX for now."""

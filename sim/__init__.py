@@ -1,0 +1,1 @@
+"""Functional interpreters and the timing simulator."""

@@ -1,0 +1,1 @@
+"""The MIREDO model: hardware, workloads, factorization, MIP, evaluator, validator, baselines."""

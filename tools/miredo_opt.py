@@ -1,0 +1,113 @@
+"""``miredo-opt``: xdsl-opt with miredo's dialects, an ONNX frontend and mlir-opt-style pass flags.
+
+Everything xdsl-opt accepts works (``-p``, ``--split-input-file``,
+``--verify-diagnostics``, ``--print-op-generic``, ``-o``, stdin). In addition a
+registered pass can be given as a flag, ``--miredo-dataflow`` or
+``--miredo-dataflow="arch=table4 objective=edp"``, and a ``.onnx`` file is
+imported into the ``nest`` dialect.
+"""
+
+import re
+import sys
+from collections.abc import Sequence
+from typing import IO
+
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.xdsl_opt_main import xDSLOptMain
+
+from miredo.tools.errors import run_reporting_errors
+from miredo.tools.output import DeferredOutput
+
+_PASS_FLAG = re.compile(r"--([A-Za-z][\w-]*)(?:=(.*)|(\{.*\}))?", re.S)
+
+
+def split_pass_flags(
+    argv: Sequence[str], pass_names: set[str]
+) -> tuple[list[str], list[str]]:
+    """Split mlir-opt-style pass flags off ``argv``.
+
+    Returns the pipeline entries (``name{opts}``) in command-line order and the
+    remaining arguments for the ordinary argument parser.
+    """
+    passes: list[str] = []
+    rest: list[str] = []
+    for arg in argv:
+        m = _PASS_FLAG.fullmatch(arg)
+        if m and m[1] in pass_names:
+            opts = m[2] if m[2] is not None else (m[3] or "{}")[1:-1]
+            opts = opts.strip()
+            if len(opts) >= 2 and opts[0] == opts[-1] == '"':
+                opts = opts[1:-1]
+            passes.append(f"{m[1]}{{{opts}}}" if opts else m[1])
+        else:
+            rest.append(arg)
+    return passes, rest
+
+
+class MiredoOptMain(xDSLOptMain):
+    """The ``miredo-opt`` driver."""
+
+    flag_passes: list[str]
+
+    def __init__(self, args: Sequence[str] | None = None):
+        from xdsl.universe import Universe
+
+        argv = list(sys.argv[1:] if args is None else args)
+        names = set(Universe.get_multiverse().all_passes)
+        self.flag_passes, rest = split_pass_flags(argv, names)
+        super().__init__(description="miredo optimizer driver", args=rest)
+
+    def register_all_dialects(self) -> None:
+        # The xdsl.universe entry point normally provides our dialects; register
+        # them here only when it does not (e.g. running from a source tree).
+        super().register_all_dialects()
+        from miredo.dialects import get_all_dialects
+
+        for name, factory in get_all_dialects().items():
+            if name not in self.ctx.registered_dialect_names:
+                self.ctx.register_dialect(name, factory)
+
+    def register_all_passes(self) -> None:
+        super().register_all_passes()
+        from miredo.passes import get_all_passes
+
+        for name, factory in get_all_passes().items():
+            self.available_passes.setdefault(name, factory)
+
+    def register_all_frontends(self) -> None:
+        super().register_all_frontends()
+
+        def parse_onnx(io: IO[bytes]) -> ModuleOp:
+            from miredo.frontends.onnx import import_onnx_bytes
+
+            return import_onnx_bytes(io.read(), self.get_input_name(), self.ctx)
+
+        self.available_frontends["onnx"] = parse_onnx
+
+    def prepare_output(self) -> IO[str]:
+        if self.args.output_file is None:
+            return sys.stdout
+        # Written only once the whole run succeeded: no half-written files.
+        self._deferred = DeferredOutput(self.args.output_file)
+        return self._deferred
+
+    def run(self) -> None:
+        self._deferred: DeferredOutput | None = None
+        super().run()
+        if self._deferred is not None:
+            self._deferred.commit()
+
+    def setup_pipeline(self) -> None:
+        self.args.passes = ",".join(
+            p for p in (self.args.passes, *self.flag_passes) if p
+        )
+        super().setup_pipeline()
+
+
+def main(args: Sequence[str] | None = None) -> None:
+    """Console entry point."""
+    run_reporting_errors(lambda: MiredoOptMain(args).run(), tool="miredo-opt")
+
+
+if __name__ == "__main__":
+    main()
