@@ -1,0 +1,75 @@
+"""CP-SAT backend: build :class:`CpSatMiredo`, solve with a time limit, decode."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ortools.sat.python import cp_model
+
+from miredo.solver.hardware import Arch
+from miredo.solver.mapping import Mapping
+from miredo.solver.mip_cpsat import CpSatMiredo
+from miredo.solver.workload import Layer
+
+
+@dataclass
+class BackendResult:
+    mapping: Mapping | None
+    status: str
+    gap: float
+    objective: float | None
+    bound: float | None
+    variables: int
+    constraints: int
+    build_time: float = 0.0
+
+
+def solve_cpsat(
+    layer: Layer,
+    arch: Arch,
+    *,
+    objective: str,
+    ws: bool = False,
+    latency_cap: int | None = None,
+    time_limit: float = 30.0,
+    workers: int = 2,
+    seed: int = 0,
+) -> BackendResult:
+    import time
+
+    t0 = time.perf_counter()
+    model = CpSatMiredo(
+        layer, arch, objective=objective, ws=ws, latency_cap=latency_cap
+    )
+    build = time.perf_counter() - t0
+    stats = model.stats()
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.01, time_limit)
+    solver.parameters.num_workers = workers
+    solver.parameters.random_seed = seed
+    status = solver.solve(model.model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return BackendResult(
+            None,
+            solver.status_name(status).lower(),
+            1.0,
+            None,
+            None,
+            stats.variables,
+            stats.constraints,
+            build,
+        )
+    obj, bound = solver.objective_value, solver.best_objective_bound
+    gap = (
+        0.0 if status == cp_model.OPTIMAL or obj <= 0 else max(0.0, (obj - bound) / obj)
+    )
+    return BackendResult(
+        model.decode(solver),
+        "optimal" if status == cp_model.OPTIMAL else "feasible",
+        gap,
+        obj,
+        bound,
+        stats.variables,
+        stats.constraints,
+        build,
+    )

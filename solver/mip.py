@@ -1,0 +1,144 @@
+"""Solve one layer: the MIREDO MIP with a time limit, re-scored by the evaluator.
+
+The solver's own objective is never trusted: every incumbent is decoded, checked
+by the independent validator and re-evaluated by the closed-form evaluator, and
+the evaluator's numbers are what the pass writes into the IR. If the MIP finds
+no incumbent within the limit, the validated heuristic mapping is returned with
+``source = "heuristic"`` and a warning.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+from miredo.errors import MiredoError
+from miredo.solver.evaluator import Cost, evaluate
+from miredo.solver.hardware import Arch
+from miredo.solver.heuristic import heuristic_mapping
+from miredo.solver.mapping import Mapping
+from miredo.solver.validator import validate
+from miredo.solver.workload import Layer
+
+OBJECTIVES = ("latency", "energy", "edp")
+MAPPERS = ("miredo", "ws", "heuristic")
+
+
+@dataclass
+class Solution:
+    """The result of mapping one layer."""
+
+    layer: Layer
+    mapping: Mapping
+    cost: Cost
+    mapper: str
+    solver: str
+    status: str
+    """``optimal``, ``feasible`` (time limit hit with an incumbent) or ``heuristic``."""
+    gap: float
+    """Relative gap (objective − bound) / objective of the solve; 0 when proven."""
+    wall_time: float
+    variables: int = 0
+    constraints: int = 0
+    solver_objective: float | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def latency_cap(objective: str, arch: Arch, incumbent: Cost) -> int:
+    """A latency bound that every mapping better than ``incumbent`` satisfies."""
+    if objective == "latency":
+        return math.ceil(incumbent.latency)
+    leak = arch.leakage_pj_per_cycle
+    if leak <= 0:
+        return 0
+    if objective == "energy":
+        return math.ceil(incumbent.energy / leak)
+    return math.ceil(math.sqrt(incumbent.edp / leak))
+
+
+def solve_layer(
+    layer: Layer,
+    arch: Arch,
+    *,
+    objective: str = "edp",
+    mapper: str = "miredo",
+    solver: str = "cpsat",
+    time_limit: float = 30.0,
+    workers: int = 2,
+    seed: int = 0,
+) -> Solution:
+    """Map ``layer`` onto ``arch`` with the chosen mapper and backend."""
+    if objective not in OBJECTIVES:
+        raise MiredoError(
+            f"unknown objective '{objective}', expected one of {', '.join(OBJECTIVES)}"
+        )
+    if mapper not in MAPPERS:
+        raise MiredoError(
+            f"unknown mapper '{mapper}', expected one of {', '.join(MAPPERS)}"
+        )
+    start = time.perf_counter()
+    h_map, h_cost = heuristic_mapping(layer, arch, objective)
+    if mapper == "heuristic":
+        return Solution(
+            layer,
+            h_map,
+            h_cost,
+            "heuristic",
+            "none",
+            "heuristic",
+            0.0,
+            time.perf_counter() - start,
+        )
+    if solver != "cpsat":
+        raise MiredoError(f"unknown solver '{solver}', expected one of cpsat")
+    from miredo.solver.backend_cpsat import solve_cpsat
+
+    cap = latency_cap(objective, arch, h_cost)
+    result = solve_cpsat(
+        layer,
+        arch,
+        objective=objective,
+        ws=mapper == "ws",
+        latency_cap=cap or None,
+        time_limit=max(0.0, time_limit - (time.perf_counter() - start)),
+        workers=workers,
+        seed=seed,
+    )
+    elapsed = time.perf_counter() - start
+    if result.mapping is None:
+        warn = f"layer '{layer.name}': {mapper} MIP found no mapping better than the heuristic within {time_limit:g} s; using the heuristic mapping"
+        return Solution(
+            layer,
+            h_map,
+            h_cost,
+            mapper,
+            solver,
+            "heuristic",
+            result.gap,
+            elapsed,
+            result.variables,
+            result.constraints,
+            None,
+            [warn],
+        )
+    problems = validate(layer, arch, result.mapping)
+    if problems:
+        raise MiredoError(
+            f"solver returned an invalid mapping ({problems[0]}); this is a bug",
+            where=f"layer '{layer.name}'",
+        )
+    cost = evaluate(layer, arch, result.mapping)
+    return Solution(
+        layer,
+        result.mapping,
+        cost,
+        mapper,
+        solver,
+        result.status,
+        result.gap,
+        elapsed,
+        result.variables,
+        result.constraints,
+        result.objective,
+    )

@@ -1,0 +1,958 @@
+"""The MIREDO mixed-integer program (paper §IV-C/D), built for OR-Tools CP-SAT.
+
+The model encodes exactly the semantics of :mod:`miredo.solver.evaluator`, so that
+the objective of any solution equals the evaluator's value of the decoded mapping.
+Each constraint family is one method named after the paper's equation:
+
+* ``eq2_factor_placement``   every factor F_{d,f} is one temporal slot or one spatial axis;
+* ``eq3_spatial_limits``     C^X (dims allowed per axis) and the axis sizes;
+* ``eq4_loop_levels``        loop → memory level per operand (X^Z as a staircase), ψ^L, ψ^U;
+* ``eq5_transfer_paths``     X^N: the next used level of every operand (bypass paths);
+* ``eq6_tile_bounds``        B^S: per-level loop bounds of every relevant dim;
+* ``eq7_8_data_sizes``       Size_{m,λ}: tile sizes (with the sliding-window halo of I);
+* ``eq9_capacity``           capacities, doubled under double buffering (ψ^DM);
+* ``eq10_11_transfers``      B^T / T_{i,λ}: transfer slot, count and time of every edge;
+* ``eq12_buffering``         ψ^DL: single- versus double-buffered charges per slot;
+* ``table3_latency``         the latency recursion of Table III with operand synchronisation;
+* ``port_bandwidth``         every port's busy time bounds the latency from below;
+* ``energy``                 access, MVM and leakage energy;
+* ``eq14_objective``         latency, energy or EDP.
+
+Products are native CP-SAT multiplication constraints over integer variables; the
+paper's one-hot selection over pre-enumerated sizes (eqs. 7–8) is what the MILP
+backend uses instead. Energies are integers in units of ``energy_unit`` pJ.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+
+from miredo.solver.hardware import Arch
+from miredo.solver.mapping import Loop, Mapping
+from miredo.solver.workload import Layer
+from ortools.sat.python import cp_model
+
+OPERANDS = ("I", "W", "O")
+REDUCTION = frozenset("CRS")
+DIMS = ("N", "G", "K", "C", "P", "Q", "R", "S")
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One loop factor F_{d,f}: factor ``value`` of dim ``dim``."""
+
+    index: int
+    dim: str
+    value: int
+
+
+@dataclass
+class ModelStats:
+    variables: int = 0
+    constraints: int = 0
+    booleans: int = 0
+
+
+def _const(x: object, value: int) -> bool:
+    """Whether ``x`` is the Python integer ``value`` (not a solver variable)."""
+    return isinstance(x, int) and x == value
+
+
+def subset_products(values: Sequence[int]) -> list[int]:
+    """All products of sub-multisets of ``values`` (the achievable tile bounds H)."""
+    out = {1}
+    for v in values:
+        out |= {p * v for p in out}
+    return sorted(out)
+
+
+@dataclass
+class CpSatMiredo:
+    """Build the MIREDO model of one layer for CP-SAT.
+
+    ``objective`` is ``latency``, ``energy`` or ``edp``; ``ws`` adds the
+    weight-stationary restriction of the paper's WS baseline; ``latency_cap``
+    bounds every latency variable (any solution of interest lies below it).
+    """
+
+    layer: Layer
+    arch: Arch
+    objective: str = "edp"
+    ws: bool = False
+    latency_cap: int | None = None
+    factors_of: dict[str, list[int]] | None = None
+    k_min: int = 2
+    alpha: float = 0.1
+    model: cp_model.CpModel = field(default_factory=cp_model.CpModel)
+
+    # ------------------------------------------------------------------ set-up
+    def __post_init__(self) -> None:
+        self.m = self.model
+        dims = self.layer.dims
+        self.factors: list[Factor] = []
+        for d in DIMS:
+            if self.factors_of and d in self.factors_of:
+                fs = self.factors_of[d]
+            elif dims[d] > 1:
+                from miredo.solver.factorization import flexible_factorization
+
+                fs = flexible_factorization(dims[d], k_min=self.k_min, alpha=self.alpha)
+            else:
+                fs = []
+            for v in fs:
+                if v > 1:
+                    self.factors.append(Factor(len(self.factors), d, v))
+        self.n = len(self.factors)
+        self.slots = range(self.n)
+        self.levels = list(self.arch.levels)
+        self.axes = list(self.arch.spatial)
+        self.core_axis = next(a for a in self.axes if a.kind == "cores")
+        self.array_axes = [a for a in self.axes if a.kind == "array"]
+        # admissible levels of each operand, outermost first (positions 0..)
+        self.lv: dict[str, list[int]] = {
+            op: [i for i, lvl in enumerate(self.levels) if op in lvl.operands]
+            for op in OPERANDS
+        }
+        self.prec = {
+            "I": self.arch.precision.input,
+            "W": self.arch.precision.weight,
+        }
+        self.t_mvm = math.ceil(
+            self.arch.precision.input / self.arch.macro.input_bits_per_cycle
+        )
+        self._ub_latency = self.latency_cap or self._safe_latency_bound()
+        self.build()
+
+    def _safe_latency_bound(self) -> int:
+        """A crude but safe latency upper bound: everything serial at the worst port."""
+        total_bits = 0
+        for op in OPERANDS:
+            total_bits += self._full_elems(op) * 32
+        macs = math.prod(self.layer.dims[d] for d in DIMS)
+        min_bw = min(lvl.bw_bits_per_cycle for lvl in self.levels)
+        return int(macs * self.t_mvm + 4 * macs * total_bits // min_bw + 10**6)
+
+    def _full_elems(self, op: str) -> int:
+        return self.layer.full_volume(op)
+
+    # ------------------------------------------------------------- primitives
+    def _int(self, lb: int, ub: int, name: str) -> cp_model.IntVar:
+        return self.m.new_int_var(lb, max(lb, ub), name)
+
+    def _bool(self, name: str) -> cp_model.IntVar:
+        return self.m.new_bool_var(name)
+
+    def _product(self, terms: list, ub: int, name: str) -> cp_model.IntVar | int:
+        """An integer variable equal to the product of ``terms``."""
+        consts = [t for t in terms if isinstance(t, int)]
+        vars_ = [t for t in terms if not isinstance(t, int)]
+        c = math.prod(consts)
+        if not vars_:
+            return c
+        if len(vars_) == 1 and c == 1:
+            return vars_[0]
+        target = self._int(0, ub, name)
+        if c == 1:
+            self.m.add_multiplication_equality(target, vars_)
+        else:
+            inner = self._int(0, max(1, ub // c), name + "_v")
+            self.m.add_multiplication_equality(inner, vars_)
+            self.m.add(target == c * inner)
+        return target
+
+    def _if_else(
+        self, cond, then, other: int, lb: int, ub: int, name: str
+    ) -> cp_model.IntVar:
+        """``cond ? then : other`` as an integer variable."""
+        v = self._int(lb, ub, name)
+        self.m.add(v == then).only_enforce_if(cond)
+        self.m.add(v == other).only_enforce_if(~cond)
+        return v
+
+    def _flag(self, lits: list, name: str):
+        """A Boolean equal to the sum of mutually exclusive literals ``lits``."""
+        if not lits:
+            return 0
+        v = self._bool(name)
+        self.m.add(v == sum(lits))
+        return v
+
+    def _and(self, a, b, name: str) -> cp_model.IntVar:
+        v = self._bool(name)
+        self.m.add_bool_and([a, b]).only_enforce_if(v)
+        self.m.add_bool_or([~a, ~b]).only_enforce_if(~v)
+        return v
+
+    # ------------------------------------------------------------------ build
+    def build(self) -> None:
+        self.eq2_factor_placement()
+        self.eq3_spatial_limits()
+        self.eq4_loop_levels()
+        self.eq5_transfer_paths()
+        self.eq6_tile_bounds()
+        self.eq7_8_data_sizes()
+        self.eq9_capacity()
+        self.eq10_11_transfers()
+        self.eq12_buffering()
+        self.table3_latency()
+        self.port_bandwidth()
+        self.energy()
+        if self.ws:
+            self.weight_stationary()
+        self.eq14_objective()
+
+    def eq2_factor_placement(self) -> None:
+        """Eq. (2): Σ_i X^L_{d,f,i} + Σ_u X^U_{d,f,u} = 1; at most one factor per slot."""
+        m = self.m
+        self.xt = {
+            (f.index, i): self._bool(f"xt_{f.index}_{i}")
+            for f in self.factors
+            for i in self.slots
+        }
+        self.xs = {
+            (f.index, a.name): self._bool(f"xs_{f.index}_{a.name}")
+            for f in self.factors
+            for a in self.axes
+            if f.dim in a.dims
+        }
+        for f in self.factors:
+            m.add(
+                sum(self.xt[f.index, i] for i in self.slots)
+                + sum(v for (k, _), v in self.xs.items() if k == f.index)
+                == 1
+            )
+        # ψ^L_i: slot i is active; inactive slots are outermost (eq. 13 symmetry)
+        self.occ = [sum(self.xt[f.index, i] for f in self.factors) for i in self.slots]
+        for i in self.slots:
+            m.add(self.occ[i] <= 1)
+            if i + 1 < self.n:
+                m.add(self.occ[i] <= self.occ[i + 1])
+        # slot loop bound N_i and flags
+        self.f = [
+            1 + sum((f.value - 1) * self.xt[f.index, i] for f in self.factors)
+            for i in self.slots
+        ]
+        self.fmax = max((f.value for f in self.factors), default=1)
+        self.rel = {
+            op: [
+                self._flag(
+                    [
+                        self.xt[f.index, i]
+                        for f in self.factors
+                        if f.dim in self.layer.relevant[op]
+                    ],
+                    f"rel_{op}_{i}",
+                )
+                for i in self.slots
+            ]
+            for op in OPERANDS
+        }
+        self.red = [
+            self._flag(
+                [self.xt[f.index, i] for f in self.factors if f.dim in REDUCTION],
+                f"red_{i}",
+            )
+            for i in self.slots
+        ]
+        # identical factors of one dim are interchangeable: keep them ordered
+        for a in self.factors:
+            for b in self.factors:
+                if a.index < b.index and a.dim == b.dim and a.value == b.value:
+                    m.add(self._key(a) <= self._key(b))
+
+    def _key(self, f: Factor):
+        return sum((i + 1) * self.xt[f.index, i] for i in self.slots) + sum(
+            (self.n + 1 + u) * self.xs[f.index, a.name]
+            for u, a in enumerate(self.axes)
+            if (f.index, a.name) in self.xs
+        )
+
+    def eq3_spatial_limits(self) -> None:
+        """Eq. (3): X^U_{d,f,u} ≤ C^X_{u,d} (by construction) and Π factors ≤ |u|."""
+        self.axis_prod: dict[str, cp_model.IntVar | int] = {}
+        for a in self.axes:
+            terms = [
+                self._if_else(
+                    self.xs[f.index, a.name],
+                    f.value,
+                    1,
+                    1,
+                    f.value,
+                    f"su_{f.index}_{a.name}",
+                )
+                for f in self.factors
+                if (f.index, a.name) in self.xs
+            ]
+            p = self._product(terms, a.size, f"axis_{a.name}") if terms else 1
+            if not isinstance(p, int):
+                self.m.add(p <= a.size)
+            self.axis_prod[a.name] = p
+
+    def eq4_loop_levels(self) -> None:
+        """Eq. (4): loop → level per operand (monotone staircase) and level usage ψ^U."""
+        m = self.m
+        # s[op, i, q] = slot i sits at position >= q of op's level list (q >= 1)
+        self.s: dict[tuple[str, int, int], cp_model.IntVar] = {}
+        self.used: dict[tuple[str, int], object] = {}
+        for op in OPERANDS:
+            npos = len(self.lv[op])
+            for i in self.slots:
+                for q in range(1, npos):
+                    self.s[op, i, q] = self._bool(f"s_{op}_{i}_{q}")
+                    if q > 1:
+                        m.add(self.s[op, i, q] <= self.s[op, i, q - 1])
+                    if i > 0:
+                        m.add(self.s[op, i - 1, q] <= self.s[op, i, q])
+                if npos > 1:
+                    # inactive slots stay at the outermost level
+                    m.add(self.s[op, i, 1] <= self.occ[i])
+            for q, li in enumerate(self.lv[op]):
+                lvl = self.levels[li]
+                forced = q == 0 or q == npos - 1 or not lvl.bypass
+                u = 1 if forced else self._bool(f"used_{op}_{q}")
+                self.used[op, q] = u
+                if not forced:
+                    for i in self.slots:
+                        # a loop at position q requires the level to be used
+                        m.add(self._at(op, i, q) <= u)
+
+    def _ge(self, op: str, i: int, q: int):
+        """Slot i of op is at position >= q (constant 1 for q == 0)."""
+        if q <= 0:
+            return 1
+        if q >= len(self.lv[op]):
+            return 0
+        return self.s[op, i, q]
+
+    def _at(self, op: str, i: int, q: int):
+        return self._ge(op, i, q) - self._ge(op, i, q + 1)
+
+    def eq5_transfer_paths(self) -> None:
+        """Eq. (5): X^N_{p,c,λ}: the parent of every used level is the next used level outward."""
+        m = self.m
+        self.par: dict[tuple[str, int, int], object] = {}
+        for op in OPERANDS:
+            npos = len(self.lv[op])
+            for c in range(1, npos):
+                opts = []
+                for p in range(c):
+                    between_forced = any(
+                        _const(self.used[op, q], 1) for q in range(p + 1, c)
+                    )
+                    if between_forced:
+                        continue
+                    v = self._bool(f"par_{op}_{c}_{p}")
+                    m.add(v <= self.used[op, p])
+                    m.add(v <= self.used[op, c])
+                    for q in range(p + 1, c):
+                        m.add(v + self.used[op, q] <= 1)
+                    self.par[op, c, p] = v
+                    opts.append(v)
+                m.add(sum(opts) == self.used[op, c])
+
+    def eq6_tile_bounds(self) -> None:
+        """Eq. (6): B^S_{m,λ,d}, the loop bound of dim d held at position q of op.
+
+        A factor counts if it is temporal at position >= q, on an array axis, or on
+        the core axis when the level is shared (not per core). ``ext`` is the
+        per-instance bound and ``ext_u`` the union over cores.
+        """
+        m = self.m
+        self.ext: dict[tuple[str, int, str, bool], object] = {}
+        for op in OPERANDS:
+            for q, li in enumerate(self.lv[op]):
+                lvl = self.levels[li]
+                for d in DIMS:
+                    if d not in self.layer.relevant[op]:
+                        continue
+                    fs = [f for f in self.factors if f.dim == d]
+                    for union in (False, True):
+                        if not union and not lvl.per_core:
+                            continue
+                        terms = []
+                        for f in fs:
+                            if q == 0:
+                                inT = sum(self.xt[f.index, i] for i in self.slots)
+                            else:
+                                inT = self._bool(f"in_{op}_{q}_{f.index}")
+                                for i in self.slots:
+                                    m.add(
+                                        inT
+                                        >= self.xt[f.index, i] + self.s[op, i, q] - 1
+                                    )
+                                    m.add(
+                                        inT
+                                        <= 1 - self.xt[f.index, i] + self.s[op, i, q]
+                                    )
+                                m.add(
+                                    inT <= sum(self.xt[f.index, i] for i in self.slots)
+                                )
+                            inc = inT + sum(
+                                self.xs[f.index, a.name]
+                                for a in self.array_axes
+                                if (f.index, a.name) in self.xs
+                            )
+                            if (union or not lvl.per_core) and (
+                                f.index,
+                                self.core_axis.name,
+                            ) in self.xs:
+                                inc = inc + self.xs[f.index, self.core_axis.name]
+                            t = self._int(
+                                1, f.value, f"t_{op}_{q}_{f.index}_{int(union)}"
+                            )
+                            m.add(t == 1 + (f.value - 1) * inc)
+                            terms.append(t)
+                        key = (op, q, d, union)
+                        self.ext[key] = (
+                            self._product(
+                                terms,
+                                self.layer.dims[d],
+                                f"ext_{op}_{q}_{d}_{int(union)}",
+                            )
+                            if terms
+                            else 1
+                        )
+                    if not lvl.per_core:
+                        self.ext[op, q, d, False] = self.ext[op, q, d, True]
+
+    def _halo(self, ext_o, ext_k, o: str, k: str, axis: int, name: str):
+        """Distinct input rows (axis 0) or columns (axis 1) for tile bounds (ext_o, ext_k)."""
+        halo = self.layer.in_rows if axis == 0 else self.layer.in_cols
+        os_ = subset_products([f.value for f in self.factors if f.dim == o])
+        ks_ = subset_products([f.value for f in self.factors if f.dim == k])
+        if isinstance(ext_o, int) and isinstance(ext_k, int):
+            return halo(ext_o, ext_k)
+        table = [(a, b, halo(a, b)) for a in os_ for b in ks_]
+        h = self._int(1, max(t[2] for t in table), name)
+        eo = (
+            ext_o
+            if not isinstance(ext_o, int)
+            else self._int(ext_o, ext_o, name + "_o")
+        )
+        ek = (
+            ext_k
+            if not isinstance(ext_k, int)
+            else self._int(ext_k, ext_k, name + "_k")
+        )
+        self.m.add_allowed_assignments([eo, ek, h], table)
+        return h
+
+    def eq7_8_data_sizes(self) -> None:
+        """Eqs. (7)–(8): Size_{m,λ} in elements, per instance (``elems``) and over cores (``elems_u``)."""
+        self.elems: dict[tuple[str, int, bool], object] = {}
+        for op in OPERANDS:
+            full = self._full_elems(op)
+            for q, li in enumerate(self.lv[op]):
+                lvl = self.levels[li]
+                for union in (False, True):
+                    if not union and not lvl.per_core:
+                        continue
+                    ext = {d: self.ext.get((op, q, d, union), 1) for d in DIMS}
+                    e = ext.__getitem__
+                    if op == "I":
+                        h = self._halo(
+                            e("P"), e("R"), "P", "R", 0, f"h_{q}_{int(union)}"
+                        )
+                        w = self._halo(
+                            e("Q"), e("S"), "Q", "S", 1, f"w_{q}_{int(union)}"
+                        )
+                        terms = [e("N"), e("G"), e("C"), h, w]
+                    else:
+                        terms = [e(d) for d in DIMS if d in self.layer.relevant[op]]
+                    self.elems[op, q, union] = self._product(
+                        terms, full, f"el_{op}_{q}_{int(union)}"
+                    )
+                if not lvl.per_core:
+                    self.elems[op, q, False] = self.elems[op, q, True]
+
+    def eq9_capacity(self) -> None:
+        """Eq. (9): Σ_λ (1 + ψ^DM_{m,λ}) · Size_{m,λ} ≤ CA_m, per instance."""
+        m = self.m
+        self.db: dict[tuple[str, int], object] = {}
+        for op in OPERANDS:
+            last = len(self.lv[op]) - 1
+            for q, li in enumerate(self.lv[op]):
+                allowed = self.levels[li].double_buffer and q > 0
+                if (
+                    op == "W"
+                    and q == last
+                    and self.arch.macro.weight_write_blocks_compute
+                ):
+                    allowed = (
+                        False  # the mode-switch stall: no overlap of write and compute
+                    )
+                self.db[op, q] = self._bool(f"db_{op}_{q}") if allowed else 0
+                if allowed and not _const(self.used[op, q], 1):
+                    m.add(self.db[op, q] <= self.used[op, q])
+        # O holds partial sums at its innermost level, and at any other level whose
+        # incoming edge carries partial sums (linked in eq10_11_transfers).
+        last_o = len(self.lv["O"]) - 1
+        self.o_psum: dict[int, object] = {
+            q: self._bool(f"opsum_{q}") for q in range(last_o)
+        }
+        self.o_psum[last_o] = 1
+        self.stored_bits: dict[tuple[str, int], object] = {}
+        for op in OPERANDS:
+            for q in range(len(self.lv[op])):
+                ub = self._full_elems(op) * self._max_bits()
+                el = self.elems[op, q, False]
+                if op == "O":
+                    bits = self._bits_o(el, self.o_psum[q], f"sb_{op}_{q}", ub)
+                else:
+                    bits = self._product([el, self.prec[op]], ub, f"sb_{op}_{q}")
+                dbv = self.db[op, q]
+                if _const(dbv, 0):
+                    total = bits
+                else:
+                    total = self._int(0, 2 * ub, f"sbd_{op}_{q}")
+                    m.add(total == bits).only_enforce_if(~dbv)
+                    m.add(total == 2 * bits).only_enforce_if(dbv)
+                used = self.used[op, q]
+                self.stored_bits[op, q] = (
+                    total
+                    if _const(used, 1)
+                    else self._if_else(used, total, 0, 0, 2 * ub, f"sbu_{op}_{q}")
+                )
+        for li, lvl in enumerate(self.levels):
+            if lvl.capacity_bits is None:
+                continue
+            terms = [
+                self.stored_bits[op, self.lv[op].index(li)]
+                for op in OPERANDS
+                if li in self.lv[op]
+            ]
+            m.add(sum(terms) <= lvl.capacity_bits)
+
+    def _max_bits(self) -> int:
+        p = self.arch.precision
+        return max(p.input, p.weight, p.psum, p.output)
+
+    def _bits_o(self, elems, psum_flag, name: str, ub: int):
+        out, ps = self.arch.precision.output, self.arch.precision.psum
+        if _const(psum_flag, 1):
+            return self._product([elems, ps], ub, name)
+        v = self._int(0, ub, name)
+        self.m.add(v == ps * elems).only_enforce_if(psum_flag)
+        self.m.add(v == out * elems).only_enforce_if(~psum_flag)
+        return v
+
+    def eq10_11_transfers(self) -> None:
+        """Eqs. (10)–(11): transfer slot, count and time of every edge (parent → child c).
+
+        A tile moves into c once per iteration of the innermost loop above c that
+        is relevant to the operand (the transfer slot); irrelevant loops below it
+        reuse the tile. ``a[i]`` is the monotone OR-chain "a relevant loop above c
+        sits at slot >= i"; the transfer slot is where it switches off.
+        """
+        m = self.m
+        self.trig: dict[tuple[str, int, int], object] = {}
+        self.a0: dict[tuple[str, int], object] = {}
+        self.count: dict[tuple[str, int], object] = {}
+        self.tau: dict[tuple[str, int], object] = {}
+        self.tau_r: dict[tuple[str, int], object] = {}
+        self.has_psum: dict[int, object] = {}
+        self.distinct: dict[int, object] = {}
+        macs = math.prod(f.value for f in self.factors)
+        for op in OPERANDS:
+            npos = len(self.lv[op])
+            for c in range(1, npos):
+                a = [self._bool(f"a_{op}_{c}_{i}") for i in self.slots] + [0]
+                for i in self.slots:
+                    above = 1 - self._ge(op, i, c)
+                    m.add(a[i] >= a[i + 1])
+                    m.add(a[i] >= self.rel[op][i] + above - 1)
+                    m.add(a[i] <= a[i + 1] + self.rel[op][i])
+                    m.add(a[i] <= a[i + 1] + above)
+                for i in self.slots:
+                    t = self._bool(f"trig_{op}_{c}_{i}")
+                    m.add(t == a[i] - a[i + 1])
+                    self.trig[op, c, i] = t
+                self.a0[op, c] = a[0] if self.n else 0
+                terms = [
+                    self._if_else(a[i], self.f[i], 1, 1, self.fmax, f"tc_{op}_{c}_{i}")
+                    for i in self.slots
+                ]
+                self.count[op, c] = (
+                    self._product(terms, macs, f"T_{op}_{c}") if terms else 1
+                )
+                if op == "O":
+                    dterms, hp = [], []
+                    for i in self.slots:
+                        ar = self._and(a[i], self.rel["O"][i], f"ar_{c}_{i}")
+                        dterms.append(
+                            self._if_else(ar, self.f[i], 1, 1, self.fmax, f"dc_{c}_{i}")
+                        )
+                        hp.append(self._and(a[i], self.red[i], f"hp_{c}_{i}"))
+                    self.distinct[c] = (
+                        self._product(dterms, macs, f"D_{c}") if dterms else 1
+                    )
+                    h = self._bool(f"haspsum_{c}")
+                    if hp:
+                        m.add_max_equality(h, hp)
+                    else:
+                        m.add(h == 0)
+                    self.has_psum[c] = h
+                self._edge_time(op, c)
+
+    def _link_bw(self, op: str, p: int, c: int) -> int:
+        lp, lc = self.levels[self.lv[op][p]], self.levels[self.lv[op][c]]
+        return min(lp.bw_bits_per_cycle, lc.bw_bits_per_cycle)
+
+    def _port_elems(self, op: str, p: int, c: int):
+        """Elements moved on the parent's port: the union over cores if the parent is shared."""
+        shared_parent = not self.levels[self.lv[op][p]].per_core
+        return self.elems[op, c, shared_parent]
+
+    def _edge_time(self, op: str, c: int) -> None:
+        """T_{i,λ}·BW = transferred bits (eq. 11), with ceil made exact by two rows."""
+        m = self.m
+        used = self.used[op, c]
+        ub_bits = self._full_elems(op) * self._max_bits()
+        tau = self._int(0, ub_bits, f"tau_{op}_{c}")
+        tau_r = self._int(0, ub_bits, f"taur_{op}_{c}") if op == "O" else 0
+        if not _const(used, 1):
+            m.add(tau == 0).only_enforce_if(~used)
+            if op == "O":
+                m.add(tau_r == 0).only_enforce_if(~used)
+        for (o, cc, p), par in self.par.items():
+            if o != op or cc != c:
+                continue
+            bw = self._link_bw(op, p, c)
+            el = self._port_elems(op, p, c)
+            if op == "O":
+                # the parent stores what it receives: psums iff this edge carries them
+                m.add(self.o_psum[p] == self.has_psum[c]).only_enforce_if(par)
+                bits = self._bits_o(el, self.has_psum[c], f"wb_{c}_{p}", ub_bits)
+                rbits = self._product(
+                    [el, self.arch.precision.psum], ub_bits, f"rb_{c}_{p}"
+                )
+                m.add(tau_r * bw >= rbits).only_enforce_if(par)
+                m.add(tau_r * bw <= rbits + bw - 1).only_enforce_if(par)
+            else:
+                bits = self._product([el, self.prec[op]], ub_bits, f"lb_{op}_{c}_{p}")
+            m.add(tau * bw >= bits).only_enforce_if(par)
+            m.add(tau * bw <= bits + bw - 1).only_enforce_if(par)
+        self.tau[op, c] = tau
+        self.tau_r[op, c] = tau_r
+
+    def eq12_buffering(self) -> None:
+        """Eq. (12): charge each transfer at its slot, single- or double-buffered, per port."""
+        m = self.m
+        ub = self._ub_latency
+        self.charge_s: dict[int, dict[int, list]] = {i: {} for i in self.slots}
+        self.charge_d: dict[int, dict[int, list]] = {i: {} for i in self.slots}
+        self.edge_tau: dict[tuple[str, int], object] = {}
+        for op in OPERANDS:
+            for c in range(1, len(self.lv[op])):
+                if op == "O":
+                    rd = self._if_else(
+                        self.has_psum[c], self.tau_r[op, c], 0, 0, ub, f"rdc_{c}"
+                    )
+                    et = self._int(0, ub, f"et_{op}_{c}")
+                    m.add(et == self.tau[op, c] + rd)
+                else:
+                    et = self.tau[op, c]
+                self.edge_tau[op, c] = et
+                dbv = self.db[op, c]
+                for (o, cc, p), par in self.par.items():
+                    if o != op or cc != c:
+                        continue
+                    port = self.lv[op][p]
+                    for i in self.slots:
+                        for double in (False, True):
+                            if double and _const(dbv, 0):
+                                continue
+                            v = self._int(0, ub, f"ch_{op}_{c}_{p}_{i}_{int(double)}")
+                            lits = [par, self.trig[op, c, i]]
+                            if not _const(dbv, 0):
+                                lits.append(dbv if double else ~dbv)
+                            m.add(v == et).only_enforce_if(lits)
+                            for lit in lits:
+                                m.add(v == 0).only_enforce_if(~lit)
+                            target = self.charge_d if double else self.charge_s
+                            target[i].setdefault(port, []).append(v)
+
+    def table3_latency(self) -> None:
+        """Table III: Lat_i = Lat_{i+1} + S_i + D_i + (N_i − 1) · max(Lat_{i+1} + S_i, D_i).
+
+        S_i (D_i) is the slowest port's sum of single- (double-) buffered transfers
+        triggered at slot i; all operands must arrive before an iteration starts
+        (operand synchronisation). Inactive slots pass latency through (eq. 13).
+        """
+        m = self.m
+        ub = self._ub_latency
+        lat_next: object = self.t_mvm
+        self.lat: list[object] = [0] * self.n
+        for i in reversed(self.slots):
+            S = self._port_max(self.charge_s[i], f"S_{i}")
+            D = self._port_max(self.charge_d[i], f"D_{i}")
+            body = self._int(0, ub, f"body_{i}")
+            m.add(body == lat_next + S)
+            steady = self._int(0, ub, f"steady_{i}")
+            m.add_max_equality(steady, [body, D])
+            fm1 = self._int(0, self.fmax - 1, f"fm1_{i}")
+            m.add(fm1 == self.f[i] - 1)
+            rest = self._int(0, ub, f"rest_{i}")
+            m.add_multiplication_equality(rest, [fm1, steady])
+            lat = self._int(0, ub, f"lat_{i}")
+            m.add(lat == body + D + rest)
+            self.lat[i] = lat
+            lat_next = lat
+        self.lat0 = lat_next
+
+    def _port_max(self, by_port: dict[int, list], name: str):
+        if not by_port:
+            return 0
+        sums = [sum(v) for v in by_port.values()]
+        if len(sums) == 1:
+            return sums[0]
+        v = self._int(0, self._ub_latency, name)
+        self.m.add_max_equality(v, sums)
+        return v
+
+    def port_bandwidth(self) -> None:
+        """Port busy time bounds the latency; untriggered edges form boot and tail.
+
+        latency = boot + max(Lat_0, max_port Σ_edges T·τ) + tail.
+        """
+        m = self.m
+        ub = self._ub_latency
+        busy: dict[int, list] = {}
+        boot, tail = [], []
+        for op in OPERANDS:
+            for c in range(1, len(self.lv[op])):
+                T, a0 = self.count[op, c], self.a0[op, c]
+                if op == "O":
+                    w = self._product([T, self.tau[op, c]], ub, f"bw_{c}")
+                    r1 = self._product([T, self.tau_r[op, c]], ub, f"br1_{c}")
+                    r2 = self._product(
+                        [self.distinct[c], self.tau_r[op, c]], ub, f"br2_{c}"
+                    )
+                    rd = self._int(0, ub, f"brd_{c}")
+                    m.add(rd == r1 - r2).only_enforce_if(self.has_psum[c])
+                    m.add(rd == 0).only_enforce_if(~self.has_psum[c])
+                    total = self._int(0, ub, f"bt_{c}")
+                    m.add(total == w + rd)
+                else:
+                    total = self._product([T, self.tau[op, c]], ub, f"bt_{op}_{c}")
+                trig_busy = (
+                    self._if_else(a0, total, 0, 0, ub, f"tb_{op}_{c}")
+                    if not _const(a0, 0)
+                    else 0
+                )
+                once = (
+                    self._if_else(a0, 0, self.edge_tau[op, c], 0, ub, f"once_{op}_{c}")
+                    if not _const(a0, 0)
+                    else self.edge_tau[op, c]
+                )
+                (tail if op == "O" else boot).append(once)
+                for (o, cc, p), par in self.par.items():
+                    if o == op and cc == c:
+                        v = self._if_else(par, trig_busy, 0, 0, ub, f"pb_{op}_{c}_{p}")
+                        busy.setdefault(self.lv[op][p], []).append(v)
+        core = self._int(0, ub, "core")
+        m.add_max_equality(core, [self.lat0, *(sum(v) for v in busy.values())])
+        self.latency = self._int(0, ub, "latency")
+        m.add(self.latency == sum(boot) + core + sum(tail))
+        self.boot, self.tail = boot, tail
+
+    def energy(self) -> None:
+        """Access energy per edge, MVM energy and leakage, in integer units of ``energy_unit`` pJ."""
+        m = self.m
+        self.energy_unit = 1e-4
+        cu = lambda pj: round(pj / self.energy_unit)  # noqa: E731
+        ncores = self.axis_prod[self.core_axis.name]
+        macs = math.prod(self.layer.dims[d] for d in DIMS)
+        big = (
+            macs
+            * max(self._full_elems(op) for op in OPERANDS)
+            * self._max_bits()
+            * self.arch.n_cores
+        )
+        max_cu = max(
+            [cu(lv.read_pj_per_bit) for lv in self.levels]
+            + [cu(lv.write_pj_per_bit) for lv in self.levels]
+            + [cu(self.arch.macro.mvm_energy_pj), 1]
+        )
+        big_e = 4 * big * max_cu
+        terms: list = []
+        for op in OPERANDS:
+            for c in range(1, len(self.lv[op])):
+                lc = self.levels[self.lv[op][c]]
+                T = self.count[op, c]
+                inst_c = ncores if lc.per_core else 1
+                el_c = self.elems[op, c, False]
+                for (o, cc, p), par in self.par.items():
+                    if o != op or cc != c:
+                        continue
+                    lp = self.levels[self.lv[op][p]]
+                    inst_p = ncores if lp.per_core else 1
+                    el_p = self._port_elems(op, p, c)
+                    if op != "O":
+                        prec = self.prec[op]
+                        unit = self._int(0, big_e, f"eu_{op}_{c}_{p}")
+                        rd = self._product([el_p, inst_p], big, f"erp_{op}_{c}_{p}")
+                        wr = self._product([el_c, inst_c], big, f"ewc_{op}_{c}_{p}")
+                        m.add(
+                            unit
+                            == prec
+                            * (
+                                cu(lp.read_pj_per_bit) * rd
+                                + cu(lc.write_pj_per_bit) * wr
+                            )
+                        )
+                        e = self._product([T, unit], big_e, f"ee_{op}_{c}_{p}")
+                    else:
+                        ps = self.arch.precision.psum
+                        wb_c = self._bits_o(
+                            self._product([el_c, inst_c], big, f"eoc_{c}_{p}"),
+                            self.o_psum[c],
+                            f"eobc_{c}_{p}",
+                            big,
+                        )
+                        el_pi = self._product([el_p, inst_p], big, f"eop_{c}_{p}")
+                        wb_p = self._bits_o(
+                            el_pi, self.has_psum[c], f"eobp_{c}_{p}", big
+                        )
+                        unit_w = self._int(0, big_e, f"euw_{c}_{p}")
+                        m.add(
+                            unit_w
+                            == cu(lc.read_pj_per_bit) * wb_c
+                            + cu(lp.write_pj_per_bit) * wb_p
+                        )
+                        unit_r = self._int(0, big_e, f"eur_{c}_{p}")
+                        ec = self._product([el_c, inst_c], big, f"eorc_{c}_{p}")
+                        m.add(
+                            unit_r
+                            == ps
+                            * (
+                                cu(lp.read_pj_per_bit) * el_pi
+                                + cu(lc.write_pj_per_bit) * ec
+                            )
+                        )
+                        ew = self._product([T, unit_w], big_e, f"eew_{c}_{p}")
+                        er1 = self._product([T, unit_r], big_e, f"eer1_{c}_{p}")
+                        er2 = self._product(
+                            [self.distinct[c], unit_r], big_e, f"eer2_{c}_{p}"
+                        )
+                        er = self._if_else(
+                            self.has_psum[c], er1 - er2, 0, 0, big_e, f"eer_{c}_{p}"
+                        )
+                        e = self._int(0, big_e, f"ee_{op}_{c}_{p}")
+                        m.add(e == ew + er)
+                    terms.append(self._if_else(par, e, 0, 0, big_e, f"eg_{op}_{c}_{p}"))
+        # compute: one macro activation per MVM, plus the registers feeding it
+        prod_t = self._product([self._slot_f(i) for i in self.slots], macs, "prod_t")
+        n_mvm = self._product([prod_t, ncores], macs, "n_mvm")
+        rows_ax, cols_ax = self._rows_cols()
+        ireg = self.levels[self.lv["I"][-1]]
+        oreg = self.levels[self.lv["O"][-1]]
+        rows = self.axis_prod[rows_ax] if rows_ax else 1
+        cols = self.axis_prod[cols_ax] if cols_ax else 1
+        mr = self._product([n_mvm, rows], big, "mvm_rows")
+        mc = self._product([n_mvm, cols], big, "mvm_cols")
+        p = self.arch.precision
+        terms.append(cu(self.arch.macro.mvm_energy_pj) * n_mvm)
+        terms.append(p.input * cu(ireg.read_pj_per_bit) * mr)
+        terms.append(
+            p.psum * (cu(oreg.read_pj_per_bit) + cu(oreg.write_pj_per_bit)) * mc
+        )
+        self.dynamic_energy = sum(terms)
+        self.energy_total = (
+            self.dynamic_energy + cu(self.arch.leakage_pj_per_cycle) * self.latency
+        )
+        self.n_mvm = n_mvm
+
+    def _slot_f(self, i: int):
+        v = self._int(1, self.fmax, f"fv_{i}")
+        self.m.add(v == self.f[i])
+        return v
+
+    def _rows_cols(self) -> tuple[str | None, str | None]:
+        rows = next((a.name for a in self.array_axes if set(a.dims) & REDUCTION), None)
+        cols = next((a.name for a in self.array_axes if a.name != rows), None)
+        return rows, cols
+
+    def weight_stationary(self) -> None:
+        """The WS baseline: every weight tile enters the macro once (W-relevant loops outside W-irrelevant ones)."""
+        for i in self.slots:
+            for j in self.slots:
+                if i < j:
+                    # an irrelevant loop at slot i may not sit outside a relevant loop at j
+                    irr_i = self.occ[i] - self.rel["W"][i]
+                    self.m.add(irr_i + self.rel["W"][j] <= 1)
+
+    def eq14_objective(self) -> None:
+        """Eq. (14) with the three objectives; EDP as the exact product L × E."""
+        m = self.m
+        if self.objective == "latency":
+            m.minimize(self.latency)
+        elif self.objective == "energy":
+            m.minimize(self.energy_total)
+        elif self.objective == "edp":
+            e = self._int(0, 2**60 // max(1, self._ub_latency), "energy_total")
+            m.add(e == self.energy_total)
+            scale = max(1, (2**60 // max(1, self._ub_latency)) // (2**40))
+            ec = self._int(
+                0, 2**60 // max(1, self._ub_latency) // scale + 1, "energy_coarse"
+            )
+            m.add_division_equality(ec, e, scale)
+            edp = self._int(0, 2**60, "edp")
+            m.add_multiplication_equality(edp, [self.latency, ec])
+            self.energy_scale = scale
+            m.minimize(edp)
+        else:
+            raise ValueError(f"unknown objective {self.objective!r}")
+
+    # ---------------------------------------------------------------- decode
+    def decode(self, solver: cp_model.CpSolver) -> Mapping:
+        """Read the mapping of a solution."""
+        val = lambda x: x if isinstance(x, int) else solver.value(x)  # noqa: E731
+        temporal: list[Loop] = []
+        slot_of: list[int] = []
+        for i in self.slots:
+            for f in self.factors:
+                if val(self.xt[f.index, i]):
+                    temporal.append(Loop(f.dim, f.value))
+                    slot_of.append(i)
+        spatial = {
+            a.name: tuple(
+                Loop(f.dim, f.value)
+                for f in self.factors
+                if (f.index, a.name) in self.xs and val(self.xs[f.index, a.name])
+            )
+            for a in self.axes
+        }
+        level_of, bypass = {}, {}
+        dbl = set()
+        for op in OPERANDS:
+            names = [self.levels[li].name for li in self.lv[op]]
+            pos = [
+                sum(val(self._ge(op, i, q)) for q in range(1, len(names)))
+                for i in slot_of
+            ]
+            level_of[op] = tuple(names[p] for p in pos)
+            bypass[op] = frozenset(
+                names[q] for q in range(len(names)) if not val(self.used[op, q])
+            )
+            for q in range(len(names)):
+                if not _const(self.db[op, q], 0) and val(self.db[op, q]):
+                    dbl.add((names[q], op))
+        return Mapping(
+            spatial={k: v for k, v in spatial.items() if v},
+            temporal=tuple(temporal),
+            level_of=level_of,
+            bypass=bypass,
+            double_buffer=frozenset(dbl),
+        )
+
+    def stats(self) -> ModelStats:
+        proto = self.m.proto
+        return ModelStats(
+            variables=len(proto.variables),
+            constraints=len(proto.constraints),
+            booleans=sum(1 for v in proto.variables if list(v.domain) == [0, 1]),
+        )
