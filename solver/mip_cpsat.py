@@ -127,13 +127,22 @@ class CpSatMiredo:
         self.build()
 
     def _safe_latency_bound(self) -> int:
-        """A crude but safe latency upper bound: everything serial at the worst port."""
-        total_bits = 0
-        for op in OPERANDS:
-            total_bits += self._full_elems(op) * 32
-        macs = math.prod(self.layer.dims[d] for d in DIMS)
+        """A safe latency bound: every MVM iteration waits for every edge's largest transfer."""
         min_bw = min(lvl.bw_bits_per_cycle for lvl in self.levels)
-        return int(macs * self.t_mvm + 4 * macs * total_bits // min_bw + 10**6)
+        per_iter = self.t_mvm + sum(
+            2 * len(self.lv[op]) * math.ceil(self._full_elems(op) * self._max_bits() / min_bw)
+            for op in OPERANDS
+        )
+        return 2 * self.macs * per_iter
+
+    @property
+    def macs(self) -> int:
+        return math.prod(self.layer.dims[d] for d in DIMS)
+
+    @property
+    def ub_traffic(self) -> int:
+        """Bound on T × tile × instances in bits (T × tile never exceeds the iteration space)."""
+        return 2 * self.macs * self.arch.n_cores * self._max_bits()
 
     def _full_elems(self, op: str) -> int:
         return self.layer.full_volume(op)
@@ -200,6 +209,7 @@ class CpSatMiredo:
         self.table3_latency()
         self.port_bandwidth()
         self.energy()
+        self.physical_cuts()
         if self.ws:
             self.weight_stationary()
         self.eq14_objective()
@@ -487,13 +497,22 @@ class CpSatMiredo:
                 self.db[op, q] = self._bool(f"db_{op}_{q}") if allowed else 0
                 if allowed and not _const(self.used[op, q], 1):
                     m.add(self.db[op, q] <= self.used[op, q])
-        # O holds partial sums at its innermost level, and at any other level whose
-        # incoming edge carries partial sums (linked in eq10_11_transfers).
+        # O holds partial sums at its innermost level, and at any other level m
+        # with a reduction loop at m or outer (the evaluator's precision rule).
         last_o = len(self.lv["O"]) - 1
-        self.o_psum: dict[int, object] = {
-            q: self._bool(f"opsum_{q}") for q in range(last_o)
-        }
-        self.o_psum[last_o] = 1
+        self.o_psum: dict[int, object] = {last_o: 1}
+        for q in range(last_o):
+            hits = [
+                self._and(self.red[i], ~self._ge("O", i, q + 1), f"redat_{q}_{i}")
+                for i in self.slots
+                if not _const(self.red[i], 0)
+            ]
+            v = self._bool(f"opsum_{q}")
+            if hits:
+                m.add_max_equality(v, hits)
+            else:
+                m.add(v == 0)
+            self.o_psum[q] = v
         self.stored_bits: dict[tuple[str, int], object] = {}
         for op in OPERANDS:
             for q in range(len(self.lv[op])):
@@ -623,9 +642,7 @@ class CpSatMiredo:
             bw = self._link_bw(op, p, c)
             el = self._port_elems(op, p, c)
             if op == "O":
-                # the parent stores what it receives: psums iff this edge carries them
-                m.add(self.o_psum[p] == self.has_psum[c]).only_enforce_if(par)
-                bits = self._bits_o(el, self.has_psum[c], f"wb_{c}_{p}", ub_bits)
+                bits = self._bits_o(el, self.o_psum[p], f"wb_{c}_{p}", ub_bits)
                 rbits = self._product(
                     [el, self.arch.precision.psum], ub_bits, f"rb_{c}_{p}"
                 )
@@ -765,17 +782,12 @@ class CpSatMiredo:
         self.energy_unit = 1e-4
         cu = lambda pj: round(pj / self.energy_unit)  # noqa: E731
         ncores = self.axis_prod[self.core_axis.name]
-        macs = math.prod(self.layer.dims[d] for d in DIMS)
-        big = (
-            macs
-            * max(self._full_elems(op) for op in OPERANDS)
-            * self._max_bits()
-            * self.arch.n_cores
-        )
+        macs = self.macs
+        big = self.ub_traffic
         max_cu = max(
             [cu(lv.read_pj_per_bit) for lv in self.levels]
             + [cu(lv.write_pj_per_bit) for lv in self.levels]
-            + [cu(self.arch.macro.mvm_energy_pj), 1]
+            + [1]
         )
         big_e = 4 * big * max_cu
         terms: list = []
@@ -814,9 +826,7 @@ class CpSatMiredo:
                             big,
                         )
                         el_pi = self._product([el_p, inst_p], big, f"eop_{c}_{p}")
-                        wb_p = self._bits_o(
-                            el_pi, self.has_psum[c], f"eobp_{c}_{p}", big
-                        )
+                        wb_p = self._bits_o(el_pi, self.o_psum[p], f"eobp_{c}_{p}", big)
                         unit_w = self._int(0, big_e, f"euw_{c}_{p}")
                         m.add(
                             unit_w
@@ -860,11 +870,24 @@ class CpSatMiredo:
         terms.append(
             p.psum * (cu(oreg.read_pj_per_bit) + cu(oreg.write_pj_per_bit)) * mc
         )
+        self.ub_energy = big_e * (len(terms) + 3) + cu(self.arch.leakage_pj_per_cycle) * self._ub_latency
         self.dynamic_energy = sum(terms)
         self.energy_total = (
             self.dynamic_energy + cu(self.arch.leakage_pj_per_cycle) * self.latency
         )
         self.n_mvm = n_mvm
+        self.prod_t = prod_t
+
+    def physical_cuts(self) -> None:
+        """Valid cuts the recursion implies but propagation misses.
+
+        Every core runs Π N_i MVMs back to back at best (compute bound), and
+        the DRAM port must move every operand at least once (compulsory bound).
+        """
+        self.m.add(self.lat0 >= self.t_mvm * self.prod_t)
+        from miredo.solver.bounds import dram_bound
+
+        self.m.add(self.latency >= math.ceil(dram_bound(self.layer, self.arch)))
 
     def _slot_f(self, i: int):
         v = self._int(1, self.fmax, f"fv_{i}")
@@ -893,14 +916,13 @@ class CpSatMiredo:
         elif self.objective == "energy":
             m.minimize(self.energy_total)
         elif self.objective == "edp":
-            e = self._int(0, 2**60 // max(1, self._ub_latency), "energy_total")
+            # L × E must stay inside int64: E is coarsened by ``energy_scale`` units
+            e = self._int(0, self.ub_energy, "energy_total")
             m.add(e == self.energy_total)
-            scale = max(1, (2**60 // max(1, self._ub_latency)) // (2**40))
-            ec = self._int(
-                0, 2**60 // max(1, self._ub_latency) // scale + 1, "energy_coarse"
-            )
+            scale = max(1, -(-self.ub_energy * self._ub_latency // 2**60))
+            ec = self._int(0, self.ub_energy // scale + 1, "energy_coarse")
             m.add_division_equality(ec, e, scale)
-            edp = self._int(0, 2**60, "edp")
+            edp = self._int(0, 2**61, "edp")
             m.add_multiplication_equality(edp, [self.latency, ec])
             self.energy_scale = scale
             m.minimize(edp)
