@@ -7,4 +7,10 @@ from xdsl.passes import ModulePass
 
 def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
     """Return the pass factories keyed by kebab-case pass name."""
-    return {}
+
+    def get_miredo_dataflow() -> type[ModulePass]:
+        from miredo.passes.miredo_dataflow import MiredoDataflowPass
+
+        return MiredoDataflowPass
+
+    return {"miredo-dataflow": get_miredo_dataflow}

@@ -1,0 +1,109 @@
+"""``miredo-dataflow``: annotate every contraction with its MIREDO dataflow.
+
+For each ``nest.contract`` the pass extracts the layer (bounds, strides, halo
+extents, operand relevance from the access maps), solves the MIREDO MIP (or a
+baseline mapper) for the chosen hardware, validates the mapping and attaches it
+as ``dataflow = #nest.dataflow<...>``. Latency, energy and EDP in the attribute
+are the closed-form evaluator's, never the solver's own objective. Identical
+layers (same canonical signature) are solved once per run.
+
+```
+miredo-opt --miredo-dataflow="arch=table4 objective=edp time-limit=30" model.onnx
+```
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from miredo.dialects.dataflow import DataflowAttr
+from miredo.dialects.nest import ContractOp
+from miredo.solver.hardware import Arch
+from miredo.solver.mip import Solution
+from miredo.solver.workload import OPERANDS, Layer
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.passes import ModulePass
+
+
+def layer_of(op: ContractOp) -> Layer:
+    """The solver's view of a contraction."""
+    return Layer(
+        name=op.node.data,
+        dims=op.bounds(),
+        stride=op.strides(),
+        dilation=op.dilations(),
+        in_hw=op.input_extent(),
+        relevant={opnd: op.relevant_dims(opnd) for opnd in OPERANDS},
+    )
+
+
+def dataflow_attr(solution: Solution, arch: Arch, objective: str) -> DataflowAttr:
+    """The ``#nest.dataflow`` attribute of a solved layer."""
+    m = solution.mapping
+    return DataflowAttr.build(
+        arch=arch.name,
+        mapper=solution.mapper,
+        objective=objective,
+        spatial=[
+            (a.name, [(lp.dim, lp.factor) for lp in m.spatial.get(a.name, ())])
+            for a in arch.spatial
+        ],
+        temporal=[(lp.dim, lp.factor) for lp in m.temporal],
+        levels=[m.level_of[op] for op in OPERANDS],
+        bypass=[
+            sorted(m.bypass[op], key=arch.level_index.__getitem__) for op in OPERANDS
+        ],
+        double_buffer=sorted(
+            m.double_buffer,
+            key=lambda p: (arch.level_index[p[0]], OPERANDS.index(p[1])),
+        ),
+        latency=int(solution.cost.latency),
+        energy=float(solution.cost.energy),
+        edp=float(solution.cost.edp),
+        status=solution.status,
+        gap=min(1.0, max(0.0, float(solution.gap))),
+    )
+
+
+@dataclass(frozen=True)
+class MiredoDataflowPass(ModulePass):
+    """Solve the MIREDO MIP for every contraction and attach the result."""
+
+    name = "miredo-dataflow"
+
+    arch: str = "table4"
+    """A shipped hardware name (``table4``, ``miredo-ref``, ``small``, ``tiny``) or a YAML path."""
+    objective: str = "edp"
+    """``latency``, ``energy`` or ``edp``."""
+    time_limit: float = 30.0
+    """Solver time limit per layer, in seconds."""
+    solver: str = "cpsat"
+    """MIP backend."""
+    mapper: str = "miredo"
+    """``miredo`` (the MIP), ``ws`` (weight-stationary MIP) or ``heuristic``."""
+    workers: int = 2
+    """Solver threads per layer."""
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        from miredo.solver.hardware import load_arch
+        from miredo.solver.mip import solve_layer
+
+        arch = load_arch(self.arch)
+        solved: dict[str, Solution] = {}
+        for contract in [o for o in op.walk() if isinstance(o, ContractOp)]:
+            layer = layer_of(contract)
+            key = layer.signature()
+            if key not in solved:
+                solved[key] = solve_layer(
+                    layer,
+                    arch,
+                    objective=self.objective,
+                    mapper=self.mapper,
+                    solver=self.solver,
+                    time_limit=self.time_limit,
+                    workers=self.workers,
+                )
+            contract.attributes["dataflow"] = dataflow_attr(
+                solved[key], arch, self.objective
+            )
