@@ -29,7 +29,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-
 from miredo.solver.hardware import Arch
 from miredo.solver.mapping import Loop, Mapping
 from miredo.solver.workload import Layer
@@ -130,7 +129,9 @@ class CpSatMiredo:
         """A safe latency bound: every MVM iteration waits for every edge's largest transfer."""
         min_bw = min(lvl.bw_bits_per_cycle for lvl in self.levels)
         per_iter = self.t_mvm + sum(
-            2 * len(self.lv[op]) * math.ceil(self._full_elems(op) * self._max_bits() / min_bw)
+            2
+            * len(self.lv[op])
+            * math.ceil(self._full_elems(op) * self._max_bits() / min_bw)
             for op in OPERANDS
         )
         return 2 * self.macs * per_iter
@@ -870,7 +871,10 @@ class CpSatMiredo:
         terms.append(
             p.psum * (cu(oreg.read_pj_per_bit) + cu(oreg.write_pj_per_bit)) * mc
         )
-        self.ub_energy = big_e * (len(terms) + 3) + cu(self.arch.leakage_pj_per_cycle) * self._ub_latency
+        self.ub_energy = (
+            big_e * (len(terms) + 3)
+            + cu(self.arch.leakage_pj_per_cycle) * self._ub_latency
+        )
         self.dynamic_energy = sum(terms)
         self.energy_total = (
             self.dynamic_energy + cu(self.arch.leakage_pj_per_cycle) * self.latency

@@ -1,0 +1,410 @@
+"""The closed-form cost model: latency, energy and traffic of any mapping.
+
+This module *is* the semantics of a mapping. The MIP (``solver/mip*.py``) encodes
+exactly these rules, so that ``MIP objective == evaluate(MIP solution)``; the
+heuristic baseline and the enumerator score with it. It follows paper §IV-C/D and
+Table III; where the paper is silent the choices below are ours. Notation: operand
+λ ∈ {I, W, O}; temporal loops i = 0 … n−1, outermost first, with factor f_i and
+dim d_i; levels are compared by their position in ``arch.levels`` (smaller =
+outer). "Relevant" means ``d ∈ layer.relevant[λ]``; only loops with f > 1 ever
+count as relevant or as reduction loops.
+
+Tiles (eqs. 6-7)
+    *Used levels* of λ: its admissible levels (C^M) minus ``mapping.bypass[λ]``.
+    Every temporal loop i is assigned, for each λ, to a used level
+    ``lvl_λ(i) = mapping.level_of[λ][i]`` (non-decreasing inwards).
+    Extent of dim d in λ's tile at used level m::
+
+        ext(λ, m, d) = Π{ f_i : d_i = d, lvl_λ(i) ≥ m }            (m and inner)
+                     × Π{ spatial factors of d on every ``array`` axis }
+                     × Π{ spatial factors of d on the ``cores`` axis }  if m is shared
+
+    Elements: W and O multiply the extents of their relevant dims; I multiplies
+    its relevant dims other than P, Q, R, S and then the halo extents
+    ``rows(ext P, ext R) × cols(ext Q, ext S)`` (:meth:`Layer.in_rows`).
+
+Precision (bits per element) of λ at level m
+    I: ``precision.input``; W: ``precision.weight``. O: ``precision.psum`` at O's
+    innermost level; at any other level m, ``psum`` iff some loop with a reduction
+    dim (``layer.reduction``, f > 1) has ``lvl_O(i) ≤ m`` (at m **or outer**),
+    else ``precision.output``. (The brief said "strictly outer"; that under-sizes
+    a level whose own reduction loop sits outside one of its O-relevant loops:
+    the level then holds partial sums that are read back. "At m or outer" is
+    exact or conservative, and loses nothing: trailing reduction loops of a level
+    can always be moved one used level inwards for O without changing any tile or
+    transfer.)
+
+Capacity (eq. 9; checked by the validator, reported here as ``occupancy_bits``)
+    Per level instance: Σ over operands using m of elems × bits × (2 if (m, λ) is
+    double-buffered) ≤ ``capacity_bits``.
+
+Transfers (edges, eq. 11)
+    For consecutive used levels of λ, parent p → child c. *Above c* = the loops
+    with ``lvl_λ(i) < c`` (a prefix). j = the innermost λ-relevant loop above c.
+
+    * No such loop: the edge moves once: a *boot* load for I/W, a *tail*
+      write-back for O. Count T = D = 1.
+    * Else it is *triggered at slot j*: T = Π_{i ≤ j} f_i transfers, of which
+      D = Π_{i ≤ j, d_i relevant to λ} f_i are distinct tiles.
+
+    Volumes per transfer. Child side: c's tile (elements × c's precision) for each
+    of the ``inst_c`` instances of c (``inst`` = number of active cores = product of
+    the cores-axis factors for a per-core level, 1 for a shared one). Parent side
+    (= on the port): if p is shared and c is per-core, the *union* over cores,
+    i.e. c's tile computed with the cores-axis factors included (a multicast for
+    irrelevant dims); otherwise c's per-instance tile. Parent-side bits use p's
+    precision (for O this is where partial sums are rounded to the output width).
+    The port of an edge is its parent p; per-core instances run in parallel.
+    ``τ = ceil(parent_bits / min(bw_p, bw_c))``.
+
+    O: every transfer writes c's tile back to p; when T > D, T − D transfers also
+    read the partial sums back from p (the first visit of each tile starts from
+    zero) at the same volume, so ``τ_read = τ``. The recursion charges
+    ``τ_O = τ + (τ if T > D else 0)`` on *every* trigger iteration (a documented
+    over-approximation of the D·τ reads it does not do); traffic, energy and port
+    busy time count exactly T writes and T − D reads.
+
+Buffering
+    A transfer into c of λ is double-buffered iff ``(c, λ) ∈ mapping.double_buffer``
+    (for O: write-back from c overlaps the next iteration). Legality (the level
+    allows it; never W into the macro when ``weight_write_blocks_compute``) is the
+    validator's job.
+
+Latency (Table III, collapsed)
+    ``Lat_n = t_mvm``; for i = n−1 … 0, with S_i = max over ports of the Σ of the
+    single-buffered charges triggered at slot i on that port, and D_i the same
+    for the double-buffered ones::
+
+        Lat_i = Lat_{i+1} + S_i + D_i + (f_i − 1) · max(Lat_{i+1} + S_i, D_i)
+
+    (first iteration: all transfers exposed; then single-buffered transfers are
+    serial with the body, double-buffered ones overlap it.) Port busy time
+    ``B_p = Σ_{triggered edges on p} (T·τ + (T − D)·τ_read)``; ``boot`` = Σ τ of the
+    untriggered loads, ``tail`` = Σ τ of the untriggered write-backs::
+
+        latency = boot + max(Lat_0, max_p B_p) + tail
+
+    The port-busy term keeps the model from going below the bandwidth bound
+    (transfers of different operands on one port cannot all overlap).
+
+Energy (pJ)
+    Per edge, with T transfers: I/W: T × (parent_bits·read_p·inst_p +
+    child_bits·write_c·inst_c). O: T × (child_bits·read_c·inst_c +
+    parent_bits·write_p·inst_p) + (T − D) × (parent_bits·read_p·inst_p +
+    child_bits·write_c·inst_c). Per MVM (n_mvm = Π_i f_i × active cores):
+    ``mvm_energy_pj`` + I's per-MVM vector (I volume of the array-axis factors
+    alone) × input bits × read of I's innermost level + O's per-MVM vector × psum
+    bits × (read + write) of O's innermost level. Plus leakage
+    ``leakage_pj_per_cycle × latency``. ``edp = latency × energy``.
+
+Not modelled: cross-core reduction (a reduction dim on the cores axis is treated
+like a multicast, as if the SIMD unit summed for free), SIMD post-ops, and
+serialisation of the hops of one operand that trigger at the same slot on
+different ports (they overlap).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from miredo.solver.hardware import Arch
+from miredo.solver.mapping import Mapping
+from miredo.solver.workload import DIMS, OPERANDS, Layer
+
+OBJECTIVES = ("latency", "energy", "edp")
+"""Objective names accepted by :meth:`Cost.objective`."""
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """One edge (parent → child) of one operand."""
+
+    operand: str
+    """I, W or O."""
+    parent: str
+    """Source level (the port)."""
+    child: str
+    """Destination level."""
+    slot: int | None
+    """Trigger slot j, or ``None`` for a one-time boot load / tail write-back."""
+    count: int
+    """T: number of transfers."""
+    distinct: int
+    """D: number of distinct tiles."""
+    parent_bits: int
+    """Bits moved on the parent's port per transfer."""
+    child_bits: int
+    """Bits per child instance per transfer."""
+    instances: int
+    """Active child instances (cores) receiving their own tile."""
+    tau: int
+    """Cycles of one transfer."""
+    charge: int
+    """Cycles charged per trigger iteration in the recursion (2τ for O with reads)."""
+    double_buffered: bool
+    """Whether the child side is double-buffered."""
+    psum_reads: int
+    """T − D partial-sum read-backs (O only)."""
+    energy_pj: float
+    """Energy of all transfers of this edge."""
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Everything the evaluator computes for one mapping."""
+
+    latency: int
+    """Cycles."""
+    energy: float
+    """pJ."""
+    edp: float
+    """latency × energy (cycles·pJ)."""
+    transfers: tuple[Transfer, ...]
+    """All edges."""
+    lat0: int
+    """Lat_0 of the recursion."""
+    boot: int
+    """One-time loads before the nest."""
+    tail: int
+    """One-time write-backs after the nest."""
+    compute_cycles: int
+    """Π f_i × t_mvm: the latency if nothing ever stalled."""
+    port_busy: dict[str, int]
+    """Busy cycles per port (triggered edges only)."""
+    reads_bits: dict[str, int]
+    """Bits read from each level (all instances)."""
+    writes_bits: dict[str, int]
+    """Bits written to each level (all instances)."""
+    occupancy_bits: dict[str, int]
+    """Bits needed per instance of each level (×2 where double-buffered)."""
+    tile_bits: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(level, operand) -> bits of the operand's tile at that level (one copy)."""
+    n_mvm: int = 0
+    """Macro activations over all cores."""
+    energy_breakdown: dict[str, float] = field(default_factory=dict)
+    """pJ per level (transfer energy charged to both ends), ``mvm``, ``leakage``."""
+    spatial_utilization: float = 0.0
+    """Used fraction of cores × rows × cols."""
+    utilization: float = 0.0
+    """Ideal compute cycles (MACs·t_mvm / (cores·rows·cols)) / latency."""
+
+    def objective(self, name: str) -> float:
+        """``latency``, ``energy`` or ``edp``."""
+        if name == "latency":
+            return float(self.latency)
+        if name == "energy":
+            return self.energy
+        if name == "edp":
+            return self.edp
+        raise ValueError(f"unknown objective '{name}'; expected one of {OBJECTIVES}")
+
+
+def output_psum_at(layer: Layer, arch: Arch, mapping: Mapping, level: str) -> bool:
+    """Whether O is held as partial sums at ``level`` (see the module docstring)."""
+    if level == arch.innermost("O"):
+        return True
+    idx = arch.level_index
+    m = idx[level]
+    red = layer.reduction
+    return any(
+        lp.factor > 1 and lp.dim in red and idx[lv] <= m
+        for lp, lv in zip(mapping.temporal, mapping.level_of["O"], strict=True)
+    )
+
+
+def used_levels(arch: Arch, mapping: Mapping, operand: str) -> list[str]:
+    """Admissible levels of ``operand`` minus the bypassed ones, outermost first."""
+    skip = mapping.bypass.get(operand, frozenset())
+    return [lv for lv in arch.levels_for(operand) if lv not in skip]
+
+
+def evaluate(layer: Layer, arch: Arch, mapping: Mapping) -> Cost:
+    """Latency, energy, traffic and breakdown of ``mapping`` (assumed valid)."""
+    loops = mapping.temporal
+    n = len(loops)
+    f = [lp.factor for lp in loops]
+    idx = arch.level_index
+    levels = arch.levels
+    cores = arch.cores_axis.name
+    arr = {d: 1 for d in DIMS}
+    core = {d: 1 for d in DIMS}
+    for ax, sp_loops in mapping.spatial.items():
+        target = core if ax == cores else arr
+        for lp in sp_loops:
+            target[lp.dim] *= lp.factor
+    active = math.prod(core.values())
+    prec = arch.precision
+    red = layer.reduction
+    lvl_o = [idx[name] for name in mapping.level_of["O"]]
+    red_pos = [i for i in range(n) if f[i] > 1 and loops[i].dim in red]
+    inner_o = idx[arch.innermost("O")]
+
+    def bits_at(op: str, m: int) -> int:
+        if op == "I":
+            return prec.input
+        if op == "W":
+            return prec.weight
+        if m == inner_o:
+            return prec.psum
+        return prec.psum if any(lvl_o[i] <= m for i in red_pos) else prec.output
+
+    reads: dict[str, int] = {lv.name: 0 for lv in levels}
+    writes: dict[str, int] = {lv.name: 0 for lv in levels}
+    e_level: dict[str, float] = {lv.name: 0.0 for lv in levels}
+    occupancy: dict[str, int] = {lv.name: 0 for lv in levels}
+    tile_bits: dict[tuple[str, str], int] = {}
+    single: list[dict[str, int]] = [{} for _ in range(n)]
+    double: list[dict[str, int]] = [{} for _ in range(n)]
+    busy: dict[str, int] = {}
+    boot = tail = 0
+    transfers: list[Transfer] = []
+
+    for op in OPERANDS:
+        rel = layer.relevant[op]
+        used = used_levels(arch, mapping, op)
+        lvl = [idx[name] for name in mapping.level_of[op]]
+
+        def ext(m: int, with_cores: bool, lvl: list[int] = lvl) -> dict[str, int]:
+            e = {d: arr[d] * (core[d] if with_cores else 1) for d in DIMS}
+            for i in range(n):
+                if lvl[i] >= m:
+                    e[loops[i].dim] *= f[i]
+            return e
+
+        for name in used:
+            m = idx[name]
+            lv = levels[m]
+            tb = layer.volume(op, ext(m, not lv.per_core)) * bits_at(op, m)
+            tile_bits[(name, op)] = tb
+            occupancy[name] += tb * (2 if (name, op) in mapping.double_buffer else 1)
+
+        for k in range(1, len(used)):
+            p, c = idx[used[k - 1]], idx[used[k]]
+            lp_, lc = levels[p], levels[c]
+            above = [i for i in range(n) if lvl[i] < c]
+            trig = [i for i in above if f[i] > 1 and loops[i].dim in rel]
+            j = max(trig) if trig else None
+            if j is None:
+                count = distinct = 1
+            else:
+                count = math.prod(f[: j + 1])
+                distinct = math.prod(f[i] for i in range(j + 1) if loops[i].dim in rel)
+            child_ext = ext(c, not lc.per_core)
+            child_elems = layer.volume(op, child_ext)
+            if not lp_.per_core and lc.per_core:
+                parent_elems = layer.volume(op, ext(c, True))
+            else:
+                parent_elems = child_elems
+            inst_c = active if lc.per_core else 1
+            inst_p = active if lp_.per_core else 1
+            pbits = parent_elems * bits_at(op, p)
+            cbits = child_elems * bits_at(op, c)
+            bw = min(lp_.bw_bits_per_cycle, lc.bw_bits_per_cycle)
+            tau = -(-pbits // bw)
+            reads_back = count - distinct if op == "O" else 0
+            charge = tau * (2 if reads_back > 0 else 1)
+            dbuf = (lc.name, op) in mapping.double_buffer
+            # energy and traffic
+            if op == "O":
+                down_r, down_w = pbits * inst_p, cbits * inst_c  # psum read-back
+                up_r, up_w = cbits * inst_c, pbits * inst_p  # write-back
+                reads[lc.name] += count * up_r
+                writes[lp_.name] += count * up_w
+                reads[lp_.name] += reads_back * down_r
+                writes[lc.name] += reads_back * down_w
+                e_c = (
+                    count * up_r * lc.read_pj_per_bit
+                    + reads_back * down_w * lc.write_pj_per_bit
+                )
+                e_p = (
+                    count * up_w * lp_.write_pj_per_bit
+                    + reads_back * down_r * lp_.read_pj_per_bit
+                )
+            else:
+                r_p, w_c = pbits * inst_p, cbits * inst_c
+                reads[lp_.name] += count * r_p
+                writes[lc.name] += count * w_c
+                e_p = count * r_p * lp_.read_pj_per_bit
+                e_c = count * w_c * lc.write_pj_per_bit
+            e_level[lp_.name] += e_p
+            e_level[lc.name] += e_c
+            # latency
+            if j is None:
+                if op == "O":
+                    tail += tau
+                else:
+                    boot += tau
+            else:
+                table = double if dbuf else single
+                table[j][lp_.name] = table[j].get(lp_.name, 0) + charge
+                busy[lp_.name] = busy.get(lp_.name, 0) + (count + reads_back) * tau
+            transfers.append(
+                Transfer(
+                    operand=op,
+                    parent=lp_.name,
+                    child=lc.name,
+                    slot=j,
+                    count=count,
+                    distinct=distinct,
+                    parent_bits=pbits,
+                    child_bits=cbits,
+                    instances=inst_c,
+                    tau=tau,
+                    charge=charge,
+                    double_buffered=dbuf,
+                    psum_reads=reads_back,
+                    energy_pj=e_p + e_c,
+                )
+            )
+
+    # latency recursion
+    t_mvm = arch.t_mvm
+    lat = t_mvm
+    for i in range(n - 1, -1, -1):
+        s = max(single[i].values(), default=0)
+        dd = max(double[i].values(), default=0)
+        lat = lat + s + dd + (f[i] - 1) * max(lat + s, dd)
+    lat0 = lat
+    latency = boot + max(lat0, max(busy.values(), default=0)) + tail
+
+    # compute energy
+    prod_f = math.prod(f)
+    n_mvm = prod_f * active
+    i_vec = layer.volume("I", arr) * prec.input
+    o_vec = layer.volume("O", arr) * prec.psum
+    ireg, oreg = arch.level(arch.innermost("I")), arch.level(arch.innermost("O"))
+    reads[ireg.name] += n_mvm * i_vec
+    reads[oreg.name] += n_mvm * o_vec
+    writes[oreg.name] += n_mvm * o_vec
+    e_level[ireg.name] += n_mvm * i_vec * ireg.read_pj_per_bit
+    e_level[oreg.name] += n_mvm * o_vec * (oreg.read_pj_per_bit + oreg.write_pj_per_bit)
+    e_mvm = n_mvm * arch.macro.mvm_energy_pj
+    e_leak = arch.leakage_pj_per_cycle * latency
+    energy = sum(e_level.values()) + e_mvm + e_leak
+    breakdown = dict(e_level)
+    breakdown["mvm"] = e_mvm
+    breakdown["leakage"] = e_leak
+
+    sizes = math.prod(ax.size for ax in arch.spatial)
+    used_pe = math.prod(arr.values()) * active
+    ideal = layer.macs * t_mvm / (arch.n_cores * arch.macro.rows * arch.macro.cols)
+    return Cost(
+        latency=latency,
+        energy=energy,
+        edp=latency * energy,
+        transfers=tuple(transfers),
+        lat0=lat0,
+        boot=boot,
+        tail=tail,
+        compute_cycles=prod_f * t_mvm,
+        port_busy=busy,
+        reads_bits=reads,
+        writes_bits=writes,
+        occupancy_bits=occupancy,
+        tile_bits=tile_bits,
+        n_mvm=n_mvm,
+        energy_breakdown=breakdown,
+        spatial_utilization=used_pe / sizes,
+        utilization=ideal / latency if latency else 0.0,
+    )
