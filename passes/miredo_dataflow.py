@@ -16,14 +16,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.passes import ModulePass
+
 from miredo.dialects.dataflow import DataflowAttr
 from miredo.dialects.nest import ContractOp
 from miredo.solver.hardware import Arch
 from miredo.solver.mip import Solution
 from miredo.solver.workload import OPERANDS, Layer
-from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp
-from xdsl.passes import ModulePass
 
 
 def layer_of(op: ContractOp) -> Layer:

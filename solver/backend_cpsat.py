@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ortools.sat.python import cp_model
+
 from miredo.solver.hardware import Arch
 from miredo.solver.mapping import Mapping
 from miredo.solver.mip_cpsat import CpSatMiredo
 from miredo.solver.workload import Layer
-from ortools.sat.python import cp_model
 
 
 @dataclass

@@ -28,9 +28,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
+
 from miredo.errors import MiredoError
 from miredo.solver.workload import OPERANDS
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 Operand = Literal["I", "W", "O"]
 Dim = Literal["N", "G", "K", "C", "P", "Q", "R", "S"]

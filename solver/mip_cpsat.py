@@ -29,10 +29,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ortools.sat.python import cp_model
+
 from miredo.solver.hardware import Arch
 from miredo.solver.mapping import Loop, Mapping
 from miredo.solver.workload import Layer
-from ortools.sat.python import cp_model
 
 OPERANDS = ("I", "W", "O")
 REDUCTION = frozenset("CRS")

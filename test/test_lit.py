@@ -10,7 +10,9 @@ import pytest
 TEST_DIR = Path(__file__).parent
 
 
-@pytest.mark.skipif(shutil.which("miredo-opt") is None, reason="miredo-opt not installed")
+@pytest.mark.skipif(
+    shutil.which("miredo-opt") is None, reason="miredo-opt not installed"
+)
 def test_lit_suite() -> None:
     lit = [sys.executable, "-m", "lit"] if shutil.which("lit") is None else ["lit"]
     proc = subprocess.run(

@@ -50,7 +50,7 @@ def run_reporting_errors(body: Callable[[], object], tool: str) -> None:
         _fail(f"{tool}: interrupted", 130)
     except SystemExit:
         raise
-    except Exception as e:  # noqa: BLE001 - the last line of defence
+    except Exception as e:
         if os.environ.get("MIREDO_TRACEBACK"):
             raise
         msg = _first_line(str(e)) or type(e).__name__

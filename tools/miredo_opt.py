@@ -7,6 +7,7 @@ registered pass can be given as a flag, ``--miredo-dataflow`` or
 imported into the ``nest`` dialect.
 """
 
+import argparse
 import re
 import sys
 from collections.abc import Sequence
@@ -80,9 +81,23 @@ class MiredoOptMain(xDSLOptMain):
         def parse_onnx(io: IO[bytes]) -> ModuleOp:
             from miredo.frontends.onnx import import_onnx_bytes
 
-            return import_onnx_bytes(io.read(), self.get_input_name(), self.ctx)
+            return import_onnx_bytes(
+                io.read(),
+                self.get_input_name(),
+                self.ctx,
+                inline_weights=self.args.inline_weights,
+            )
 
         self.available_frontends["onnx"] = parse_onnx
+
+    def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
+        super().register_all_arguments(arg_parser)
+        arg_parser.add_argument(
+            "--inline-weights",
+            action="store_true",
+            help="print every weight of an imported ONNX model inline as dense<...> "
+            "(by default large weights are referenced by name from the source model)",
+        )
 
     def prepare_output(self) -> IO[str]:
         if self.args.output_file is None:

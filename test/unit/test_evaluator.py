@@ -9,6 +9,7 @@ from fractions import Fraction
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from miredo.solver.bounds import compute_bound, dram_bound, physical_bound
 from miredo.solver.evaluator import evaluate, output_psum_at
 from miredo.solver.hardware import load_arch

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import pytest
+
 from miredo.solver.factorization import (
     flex_score,
     flexible_factorization,

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from miredo.errors import MiredoError
 from miredo.solver.hardware import PACKAGED, load_arch
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from miredo.errors import MiredoError
 from miredo.solver.bounds import physical_bound
 from miredo.solver.evaluator import evaluate

@@ -7,6 +7,7 @@ from importlib import resources
 
 import pytest
 import yaml
+
 from miredo.errors import MiredoError
 from miredo.solver.hardware import arch_from_dict, load_arch
 from miredo.solver.mapping import Loop, Mapping
