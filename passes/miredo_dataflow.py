@@ -77,7 +77,7 @@ class MiredoDataflowPass(ModulePass):
     """A shipped hardware name (``table4``, ``miredo-ref``, ``small``, ``tiny``) or a YAML path."""
     objective: str = "edp"
     """``latency``, ``energy`` or ``edp``."""
-    time_limit: float = 30.0
+    time_limit: int | float = 30
     """Solver time limit per layer, in seconds."""
     solver: str = "cpsat"
     """MIP backend."""

@@ -34,13 +34,24 @@ def solve_cpsat(
     time_limit: float = 30.0,
     workers: int = 2,
     seed: int = 0,
+    hint: Mapping | None = None,
+    allow_bypass: bool = True,
+    allow_double_buffer: bool = True,
 ) -> BackendResult:
     import time
 
     t0 = time.perf_counter()
     model = CpSatMiredo(
-        layer, arch, objective=objective, ws=ws, latency_cap=latency_cap
+        layer,
+        arch,
+        objective=objective,
+        ws=ws,
+        latency_cap=latency_cap,
+        allow_bypass=allow_bypass,
+        allow_double_buffer=allow_double_buffer,
     )
+    if hint is not None:
+        model.add_hint(hint)
     build = time.perf_counter() - t0
     stats = model.stats()
     solver = cp_model.CpSolver()
@@ -59,7 +70,8 @@ def solve_cpsat(
             stats.constraints,
             build,
         )
-    obj, bound = solver.objective_value, solver.best_objective_bound
+    scale = model.objective_scale()
+    obj, bound = solver.objective_value * scale, solver.best_objective_bound * scale
     gap = (
         0.0 if status == cp_model.OPTIMAL or obj <= 0 else max(0.0, (obj - bound) / obj)
     )

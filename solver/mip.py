@@ -104,6 +104,7 @@ def solve_layer(
         time_limit=max(0.0, time_limit - (time.perf_counter() - start)),
         workers=workers,
         seed=seed,
+        hint=h_map,
     )
     elapsed = time.perf_counter() - start
     if result.mapping is None:

@@ -86,6 +86,8 @@ class CpSatMiredo:
     factors_of: dict[str, list[int]] | None = None
     k_min: int = 2
     alpha: float = 0.1
+    allow_bypass: bool = True
+    allow_double_buffer: bool = True
     model: cp_model.CpModel = field(default_factory=cp_model.CpModel)
 
     # ------------------------------------------------------------------ set-up
@@ -323,7 +325,9 @@ class CpSatMiredo:
                     m.add(self.s[op, i, 1] <= self.occ[i])
             for q, li in enumerate(self.lv[op]):
                 lvl = self.levels[li]
-                forced = q == 0 or q == npos - 1 or not lvl.bypass
+                forced = (
+                    q == 0 or q == npos - 1 or not lvl.bypass or not self.allow_bypass
+                )
                 u = 1 if forced else self._bool(f"used_{op}_{q}")
                 self.used[op, q] = u
                 if not forced:
@@ -487,7 +491,9 @@ class CpSatMiredo:
         for op in OPERANDS:
             last = len(self.lv[op]) - 1
             for q, li in enumerate(self.lv[op]):
-                allowed = self.levels[li].double_buffer and q > 0
+                allowed = (
+                    self.allow_double_buffer and self.levels[li].double_buffer and q > 0
+                )
                 if (
                     op == "W"
                     and q == last
@@ -934,6 +940,14 @@ class CpSatMiredo:
         else:
             raise ValueError(f"unknown objective {self.objective!r}")
 
+    def objective_scale(self) -> float:
+        """Factor from the solver's integer objective to cycles, pJ or cycles·pJ."""
+        if self.objective == "latency":
+            return 1.0
+        if self.objective == "energy":
+            return self.energy_unit
+        return self.energy_scale * self.energy_unit
+
     # ---------------------------------------------------------------- decode
     def decode(self, solver: cp_model.CpSolver) -> Mapping:
         """Read the mapping of a solution."""
@@ -983,3 +997,74 @@ class CpSatMiredo:
             constraints=len(proto.constraints),
             booleans=sum(1 for v in proto.variables if list(v.domain) == [0, 1]),
         )
+
+    # ------------------------------------------------------------------ hints
+    def add_hint(self, mapping: Mapping) -> bool:
+        """Hint the solver with ``mapping`` (a MIP start), if it fits the factor space.
+
+        Each loop of the mapping is matched to a sub-multiset of this model's
+        factors of its dim with the same product; a mapping whose loops cannot be
+        matched is not hinted (returns ``False``).
+        """
+        pools = {d: [f for f in self.factors if f.dim == d] for d in DIMS}
+        split: dict[Loop, list[list[Factor]]] = {}
+
+        def take(d: str, value: int, pool: list[Factor]) -> list[Factor] | None:
+            if value == 1:
+                return []
+            for idx, f in enumerate(pool):
+                if value % f.value == 0:
+                    rest = take(d, value // f.value, pool[idx + 1 :])
+                    if rest is not None:
+                        return [f, *rest]
+            return None
+
+        assign_t: list[list[Factor]] = []
+        assign_s: dict[str, list[Factor]] = {}
+        for axis, loops in mapping.spatial.items():
+            for lp in loops:
+                got = take(lp.dim, lp.factor, pools[lp.dim])
+                if got is None:
+                    return False
+                for f in got:
+                    pools[lp.dim].remove(f)
+                assign_s.setdefault(axis, []).extend(got)
+        for lp in mapping.temporal:
+            got = take(lp.dim, lp.factor, pools[lp.dim])
+            if got is None:
+                return False
+            for f in got:
+                pools[lp.dim].remove(f)
+            assign_t.append(got)
+        if any(pools.values()):
+            return False
+        n_t = sum(len(g) for g in assign_t)
+        slot = self.n - n_t
+        slot_loop: dict[int, int] = {}
+        for j, group in enumerate(assign_t):
+            for f in group:
+                self.m.add_hint(self.xt[f.index, slot], 1)
+                slot_loop[slot] = j
+                slot += 1
+        for (k, i), v in self.xt.items():
+            if i not in slot_loop or all(f.index != k for f in assign_t[slot_loop[i]]):
+                self.m.add_hint(v, 0)
+        for (k, axis), v in self.xs.items():
+            self.m.add_hint(v, int(any(f.index == k for f in assign_s.get(axis, []))))
+        for op in OPERANDS:
+            names = [self.levels[li].name for li in self.lv[op]]
+            for i in self.slots:
+                j = slot_loop.get(i)
+                pos = names.index(mapping.level_of[op][j]) if j is not None else 0
+                for q in range(1, len(names)):
+                    self.m.add_hint(self.s[op, i, q], int(pos >= q))
+            for q, name in enumerate(names):
+                if not isinstance(self.used[op, q], int):
+                    self.m.add_hint(
+                        self.used[op, q], int(name not in mapping.bypass[op])
+                    )
+                if not isinstance(self.db[op, q], int):
+                    self.m.add_hint(
+                        self.db[op, q], int((name, op) in mapping.double_buffer)
+                    )
+        return True

@@ -1,0 +1,112 @@
+"""The MIREDO MIP against the closed-form evaluator and exhaustive enumeration."""
+
+import random
+import sys
+from pathlib import Path
+
+import pytest
+
+from miredo.solver.backend_cpsat import solve_cpsat
+from miredo.solver.evaluator import evaluate
+from miredo.solver.hardware import load_arch
+from miredo.solver.mip import solve_layer
+from miredo.solver.validator import validate
+from miredo.solver.workload import Layer
+
+sys.path.insert(0, str(Path(__file__).parent))
+from enumerate_mappings import best_by_enumeration  # noqa: E402
+
+TINY = load_arch("tiny")
+SMALL = load_arch("small")
+
+
+def _rel(a: float, b: float) -> float:
+    return abs(a - b) / max(abs(b), 1e-12)
+
+
+LAYERS = [
+    Layer.conv("conv3x3", k=8, c=4, in_hw=(6, 6), r=3, s=3, padding=1),
+    Layer.conv("conv_s2", k=4, c=2, in_hw=(7, 7), r=3, s=3, stride=2, padding=1),
+    Layer.conv("dw", k=1, c=1, g=4, in_hw=(6, 6), r=3, s=3, padding=1),
+    Layer.gemm("fc", m=1, k=36, n=6),
+]
+
+
+@pytest.mark.parametrize("objective", ["latency", "energy", "edp"])
+@pytest.mark.parametrize("layer", LAYERS, ids=lambda lay: lay.name)
+def test_mip_objective_equals_evaluator(layer: Layer, objective: str) -> None:
+    res = solve_cpsat(layer, SMALL, objective=objective, time_limit=2, workers=2)
+    assert res.mapping is not None, res.status
+    assert validate(layer, SMALL, res.mapping) == []
+    value = evaluate(layer, SMALL, res.mapping).objective(objective)
+    if objective == "latency":
+        assert res.objective == value
+    else:  # energy coefficients are integers in 1e-4 pJ; EDP is coarsened too
+        assert _rel(res.objective, value) < 5e-3, (res.objective, value)
+    assert res.bound is not None and res.bound <= res.objective + 1e-9
+
+
+def _random_layers(n: int) -> list[Layer]:
+    rng = random.Random(7)
+    out = []
+    while len(out) < n:
+        dims = {d: 1 for d in "NGKCPQRS"}
+        for d in rng.sample(["K", "C", "P", "Q", "R"], k=2):
+            dims[d] = rng.choice([2, 3])
+        stride = rng.choice([1, 2]) if dims["R"] > 1 else 1
+        layer = Layer(
+            f"r{len(out)}",
+            dims,
+            stride=(stride, 1),
+        )
+        out.append(layer)
+    return out
+
+
+@pytest.mark.parametrize("layer", _random_layers(20), ids=lambda lay: lay.name)
+def test_mip_optimum_equals_enumeration(layer: Layer) -> None:
+    """On tiny layers the proven MIP optimum equals brute force over the same space."""
+    objective = "latency" if int(layer.name[1:]) % 2 == 0 else "energy"
+    _, best = best_by_enumeration(
+        layer, TINY, objective, allow_bypass=False, allow_double_buffer=False
+    )
+    res = solve_cpsat(
+        layer,
+        TINY,
+        objective=objective,
+        time_limit=30,
+        workers=2,
+        allow_bypass=False,
+        allow_double_buffer=False,
+    )
+    assert res.status == "optimal"
+    assert res.mapping is not None
+    found = evaluate(layer, TINY, res.mapping).objective(objective)
+    assert _rel(found, best.objective(objective)) < 1e-3
+    assert _rel(res.objective, best.objective(objective)) < 1e-3
+
+
+@pytest.mark.parametrize(
+    ("dims", "bypass"),
+    [({"P": 3}, False), ({"K": 2}, True)],
+    ids=["P3-db", "K2-db-bypass"],
+)
+def test_mip_with_buffering_matches_enumeration(
+    dims: dict[str, int], bypass: bool
+) -> None:
+    """Double buffering (and bypass) choices included: ~5-15 s of enumeration each."""
+    layer = Layer("x", dims)
+    _, best = best_by_enumeration(layer, TINY, "latency", allow_bypass=bypass)
+    res = solve_cpsat(
+        layer, TINY, objective="latency", time_limit=30, allow_bypass=bypass
+    )
+    assert res.status == "optimal" and res.objective == best.latency
+
+
+@pytest.mark.parametrize("objective", ["latency", "edp"])
+def test_solve_layer_never_worse_than_baselines(objective: str) -> None:
+    layer = LAYERS[0]
+    miredo = solve_layer(layer, SMALL, objective=objective, time_limit=5)
+    heur = solve_layer(layer, SMALL, objective=objective, mapper="heuristic")
+    assert miredo.cost.objective(objective) <= heur.cost.objective(objective)
+    assert miredo.variables > 0 and miredo.constraints > 0
