@@ -1007,7 +1007,6 @@ class CpSatMiredo:
         matched is not hinted (returns ``False``).
         """
         pools = {d: [f for f in self.factors if f.dim == d] for d in DIMS}
-        split: dict[Loop, list[list[Factor]]] = {}
 
         def take(d: str, value: int, pool: list[Factor]) -> list[Factor] | None:
             if value == 1:

@@ -14,7 +14,7 @@ from miredo.solver.validator import validate
 from miredo.solver.workload import Layer
 
 sys.path.insert(0, str(Path(__file__).parent))
-from enumerate_mappings import best_by_enumeration  # noqa: E402
+from enumerate_mappings import best_by_enumeration
 
 TINY = load_arch("tiny")
 SMALL = load_arch("small")
