@@ -16,6 +16,7 @@ from typing import IO
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.xdsl_opt_main import xDSLOptMain
 
+from miredo.errors import MiredoError
 from miredo.tools.errors import run_reporting_errors
 from miredo.tools.output import DeferredOutput
 
@@ -116,7 +117,10 @@ class MiredoOptMain(xDSLOptMain):
         self.args.passes = ",".join(
             p for p in (self.args.passes, *self.flag_passes) if p
         )
-        super().setup_pipeline()
+        try:
+            super().setup_pipeline()
+        except ValueError as e:  # xDSL reports bad pass options as ValueError
+            raise MiredoError(f"bad pass options: {e}") from e
 
 
 def main(args: Sequence[str] | None = None) -> None:
