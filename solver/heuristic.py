@@ -249,7 +249,7 @@ def loop_orders(
     for c in counts.values():
         total //= math.factorial(c)
     if total <= budget:
-        yield from _multiset_permutations(
+        yield from multiset_permutations(
             sorted(loops, key=lambda lp: (lp.dim, lp.factor))
         )
         return
@@ -265,7 +265,8 @@ def loop_orders(
             yield order
 
 
-def _multiset_permutations(items: list[Loop]) -> Iterator[tuple[Loop, ...]]:
+def multiset_permutations(items: list[Loop]) -> Iterator[tuple[Loop, ...]]:
+    """Every distinct order of a multiset of loops."""
     counts = Counter(items)
     keys = list(dict.fromkeys(items))
     n = len(items)

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections import Counter
 from collections.abc import Iterator
 
 from miredo.solver.evaluator import Cost, evaluate
 from miredo.solver.factorization import flexible_factorization
 from miredo.solver.hardware import Arch
+from miredo.solver.heuristic import multiset_permutations
 from miredo.solver.mapping import Loop, Mapping
 from miredo.solver.validator import validate
 from miredo.solver.workload import DIMS, OPERANDS, Layer
@@ -58,23 +58,7 @@ def spatial_assignments(
 
 def distinct_orders(loops: list[Loop]) -> Iterator[tuple[Loop, ...]]:
     """Every distinct permutation of a multiset of loops."""
-    counts = Counter(loops)
-    keys = list(counts)
-    cur: list[Loop] = []
-
-    def rec() -> Iterator[tuple[Loop, ...]]:
-        if len(cur) == len(loops):
-            yield tuple(cur)
-            return
-        for k in keys:
-            if counts[k]:
-                counts[k] -= 1
-                cur.append(k)
-                yield from rec()
-                cur.pop()
-                counts[k] += 1
-
-    yield from rec()
+    return multiset_permutations(loops)
 
 
 def operand_options(
