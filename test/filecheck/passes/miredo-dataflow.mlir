@@ -1,5 +1,5 @@
 // RUN: miredo-opt %s '--miredo-dataflow=arch=tiny objective=latency time-limit=60 workers=1' | filecheck %s
-// RUN: miredo-opt %s -p 'miredo-dataflow{arch=tiny mapper=heuristic}' | filecheck %s --check-prefix=HEUR
+// RUN: xdsl-opt %s -p 'miredo-dataflow{arch=tiny mapper=heuristic}' | filecheck %s --check-prefix=HEUR
 // RUN: not miredo-opt %s '--miredo-dataflow=arch=nonexistent' 2>&1 | filecheck %s --check-prefix=BADARCH
 
 func.func @conv(%x: memref<1x2x4x4xf32>, %w: memref<2x2x1x1xf32>, %y: memref<1x2x4x4xf32>) {
