@@ -42,3 +42,30 @@ def dram_bound(layer: Layer, arch: Arch) -> Fraction:
 def physical_bound(layer: Layer, arch: Arch) -> Fraction:
     """The larger of :func:`compute_bound` and :func:`dram_bound`."""
     return max(compute_bound(layer, arch), dram_bound(layer, arch))
+
+
+def dynamic_energy_bound(layer: Layer, arch: Arch) -> float:
+    """A lower bound on the dynamic energy in pJ of any mapping.
+
+    Every weight and every touched input element leaves DRAM at least once,
+    every output element is written to DRAM at least once at output precision,
+    and the iteration space needs at least ``MACs / (rows · cols)`` macro
+    activations.
+    """
+    p = arch.precision
+    dram = arch.levels[0]
+    read_bits = layer.full_volume("W") * p.weight + layer.full_volume("I") * p.input
+    write_bits = layer.full_volume("O") * p.output
+    n_mvm = -(-layer.macs // (arch.macro.rows * arch.macro.cols))
+    return (
+        read_bits * dram.read_pj_per_bit
+        + write_bits * dram.write_pj_per_bit
+        + n_mvm * arch.macro.mvm_energy_pj
+    )
+
+
+def energy_bound(layer: Layer, arch: Arch) -> float:
+    """Dynamic energy bound plus leakage over the physical latency bound, in pJ."""
+    return dynamic_energy_bound(layer, arch) + arch.leakage_pj_per_cycle * float(
+        physical_bound(layer, arch)
+    )

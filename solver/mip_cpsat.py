@@ -896,9 +896,11 @@ class CpSatMiredo:
         the DRAM port must move every operand at least once (compulsory bound).
         """
         self.m.add(self.lat0 >= self.t_mvm * self.prod_t)
-        from miredo.solver.bounds import dram_bound
+        from miredo.solver.bounds import dram_bound, dynamic_energy_bound
 
         self.m.add(self.latency >= math.ceil(dram_bound(self.layer, self.arch)))
+        e_lb = dynamic_energy_bound(self.layer, self.arch)
+        self.m.add(self.dynamic_energy >= math.floor(e_lb / self.energy_unit * (1 - 1e-6)))
 
     def _slot_f(self, i: int):
         v = self._int(1, self.fmax, f"fv_{i}")

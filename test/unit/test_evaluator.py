@@ -10,7 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from miredo.solver.bounds import compute_bound, dram_bound, physical_bound
+from miredo.solver.bounds import (
+    compute_bound,
+    dram_bound,
+    energy_bound,
+    physical_bound,
+)
 from miredo.solver.evaluator import evaluate, output_psum_at
 from miredo.solver.hardware import load_arch
 from miredo.solver.heuristic import allocate, spatial_candidates, temporal_loops
@@ -295,6 +300,7 @@ def test_evaluator_never_below_physical_bound(
     assert cost.latency >= physical_bound(layer, arch)
     assert cost.latency >= cost.compute_cycles
     assert cost.energy > 0
+    assert cost.energy >= energy_bound(layer, arch) * (1 - 1e-12)
 
 
 @settings(max_examples=30, deadline=None)
