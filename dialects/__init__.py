@@ -13,4 +13,9 @@ def get_all_dialects() -> dict[str, Callable[[], Dialect]]:
 
         return Nest
 
-    return {"nest": get_nest}
+    def get_cim() -> Dialect:
+        from miredo.dialects.cim import Cim
+
+        return Cim
+
+    return {"nest": get_nest, "cim": get_cim}
