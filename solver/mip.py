@@ -130,16 +130,28 @@ def solve_layer(
             where=f"layer '{layer.name}'",
         )
     cost = evaluate(layer, arch, result.mapping)
+    mapping, status, gap, notes = result.mapping, result.status, result.gap, []
+    if cost.objective(objective) > h_cost.objective(objective) and mapper == "miredo":
+        # The MIP start (the heuristic mapping) is a point of the model's space and
+        # better than the incumbent the solver returned: keep it as the incumbent.
+        mapping, cost, status = h_map, h_cost, "feasible"
+        notes.append(
+            f"layer '{layer.name}': the MIP did not improve on its start within {time_limit:g} s"
+        )
+    if result.bound is not None and status != "optimal":
+        best = cost.objective(objective)
+        gap = max(0.0, min(1.0, (best - result.bound) / best)) if best > 0 else 0.0
     return Solution(
         layer,
-        result.mapping,
+        mapping,
         cost,
         mapper,
         solver,
-        result.status,
-        result.gap,
-        elapsed,
+        status,
+        gap,
+        time.perf_counter() - start,
         result.variables,
         result.constraints,
         result.objective,
+        notes,
     )

@@ -25,6 +25,7 @@ backend uses instead. Energies are integers in units of ``energy_unit`` pJ.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -59,6 +60,35 @@ class ModelStats:
 def _const(x: object, value: int) -> bool:
     """Whether ``x`` is the Python integer ``value`` (not a solver variable)."""
     return isinstance(x, int) and x == value
+
+
+def _match_factors(loops: Sequence[Loop], factors: Sequence[Factor]) -> list[list[Factor]] | None:
+    """Split ``factors`` into one group per loop whose product is the loop's factor.
+
+    A depth-first search per dim; ``None`` if the loops cannot be expressed in
+    these factors (the mapping then lies outside the model's factor space).
+    """
+    out: list[list[Factor]] = [[] for _ in loops]
+    for d in DIMS:
+        idx = [i for i, lp in enumerate(loops) if lp.dim == d and lp.factor > 1]
+        pool = [f for f in factors if f.dim == d]
+
+        def dfs(k: int, left: list[Factor], idx: list[int] = idx) -> bool:
+            if k == len(idx):
+                return not left
+            want = loops[idx[k]].factor
+            for size in range(1, len(left) + 1):
+                for combo in itertools.combinations(range(len(left)), size):
+                    if math.prod(left[c].value for c in combo) == want:
+                        out[idx[k]] = [left[c] for c in combo]
+                        rest = [f for j, f in enumerate(left) if j not in combo]
+                        if dfs(k + 1, rest, idx):
+                            return True
+            return False
+
+        if not dfs(0, pool, idx):
+            return None
+    return out
 
 
 def subset_products(values: Sequence[int]) -> list[int]:
@@ -1008,50 +1038,44 @@ class CpSatMiredo:
         factors of its dim with the same product; a mapping whose loops cannot be
         matched is not hinted (returns ``False``).
         """
-        pools = {d: [f for f in self.factors if f.dim == d] for d in DIMS}
-
-        def take(d: str, value: int, pool: list[Factor]) -> list[Factor] | None:
-            if value == 1:
-                return []
-            for idx, f in enumerate(pool):
-                if value % f.value == 0:
-                    rest = take(d, value // f.value, pool[idx + 1 :])
-                    if rest is not None:
-                        return [f, *rest]
-            return None
-
-        assign_t: list[list[Factor]] = []
-        assign_s: dict[str, list[Factor]] = {}
-        for axis, loops in mapping.spatial.items():
-            for lp in loops:
-                got = take(lp.dim, lp.factor, pools[lp.dim])
-                if got is None:
-                    return False
-                for f in got:
-                    pools[lp.dim].remove(f)
-                assign_s.setdefault(axis, []).extend(got)
-        for lp in mapping.temporal:
-            got = take(lp.dim, lp.factor, pools[lp.dim])
-            if got is None:
-                return False
-            for f in got:
-                pools[lp.dim].remove(f)
-            assign_t.append(got)
-        if any(pools.values()):
+        loops: list[tuple[str | None, Loop]] = [
+            (axis, lp) for axis, lps in mapping.spatial.items() for lp in lps
+        ] + [(None, lp) for lp in mapping.temporal]
+        groups = _match_factors([lp for _, lp in loops], self.factors)
+        if groups is None:
             return False
-        n_t = sum(len(g) for g in assign_t)
+        # where each factor goes: ("t", slot) or ("s", axis index), and which
+        # mapping loop each temporal slot belongs to
+        n_t = sum(len(g) for (axis, _), g in zip(loops, groups, strict=True) if axis is None)
         slot = self.n - n_t
+        place: dict[int, tuple[int, int]] = {}  # factor index -> symmetry key
         slot_loop: dict[int, int] = {}
-        for j, group in enumerate(assign_t):
+        axis_pos = {a.name: u for u, a in enumerate(self.axes)}
+        j = 0
+        for (axis, _), group in zip(loops, groups, strict=True):
             for f in group:
-                self.m.add_hint(self.xt[f.index, slot], 1)
-                slot_loop[slot] = j
-                slot += 1
-        for (k, i), v in self.xt.items():
-            if i not in slot_loop or all(f.index != k for f in assign_t[slot_loop[i]]):
-                self.m.add_hint(v, 0)
-        for (k, axis), v in self.xs.items():
-            self.m.add_hint(v, int(any(f.index == k for f in assign_s.get(axis, []))))
+                if axis is None:
+                    place[f.index] = (slot + 1, slot)
+                    slot_loop[slot] = j
+                    slot += 1
+                else:
+                    place[f.index] = (self.n + 1 + axis_pos[axis], -1 - axis_pos[axis])
+            if axis is None:
+                j += 1
+        # identical factors are interchangeable: give them places in index order,
+        # as the symmetry-breaking rows of eq2 require
+        for f in self.factors:
+            twins = [g for g in self.factors if (g.dim, g.value) == (f.dim, f.value)]
+            keys = sorted(place[g.index] for g in twins)
+            for g, key in zip(twins, keys, strict=True):
+                place[g.index] = key
+        for f in self.factors:
+            _, where = place[f.index]
+            for i in self.slots:
+                self.m.add_hint(self.xt[f.index, i], int(where == i))
+            for a in self.axes:
+                if (f.index, a.name) in self.xs:
+                    self.m.add_hint(self.xs[f.index, a.name], int(where == -1 - axis_pos[a.name]))
         for op in OPERANDS:
             names = [self.levels[li].name for li in self.lv[op]]
             for i in self.slots:

@@ -9,6 +9,7 @@ import pytest
 from miredo.solver.backend_cpsat import solve_cpsat
 from miredo.solver.evaluator import evaluate
 from miredo.solver.hardware import load_arch
+from miredo.solver.heuristic import heuristic_mapping
 from miredo.solver.mip import solve_layer
 from miredo.solver.validator import validate
 from miredo.solver.workload import Layer
@@ -35,7 +36,10 @@ LAYERS = [
 @pytest.mark.parametrize("objective", ["latency", "energy", "edp"])
 @pytest.mark.parametrize("layer", LAYERS, ids=lambda lay: lay.name)
 def test_mip_objective_equals_evaluator(layer: Layer, objective: str) -> None:
-    res = solve_cpsat(layer, SMALL, objective=objective, time_limit=2, workers=2)
+    hint, _ = heuristic_mapping(layer, SMALL, objective)
+    res = solve_cpsat(
+        layer, SMALL, objective=objective, time_limit=3, workers=2, hint=hint
+    )
     assert res.mapping is not None, res.status
     assert validate(layer, SMALL, res.mapping) == []
     value = evaluate(layer, SMALL, res.mapping).objective(objective)
