@@ -90,12 +90,15 @@ def solve_layer(
             0.0,
             time.perf_counter() - start,
         )
-    if solver != "cpsat":
-        raise MiredoError(f"unknown solver '{solver}', expected one of cpsat")
-    from miredo.solver.backend_cpsat import solve_cpsat
+    if solver == "highs":
+        from miredo.solver.backend_highs import solve_highs as solve_backend
+    elif solver == "cpsat":
+        from miredo.solver.backend_cpsat import solve_cpsat as solve_backend
+    else:
+        raise MiredoError(f"unknown solver '{solver}', expected one of cpsat, highs")
 
     cap = latency_cap(objective, arch, h_cost)
-    result = solve_cpsat(
+    result = solve_backend(
         layer,
         arch,
         objective=objective,

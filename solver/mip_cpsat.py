@@ -62,7 +62,9 @@ def _const(x: object, value: int) -> bool:
     return isinstance(x, int) and x == value
 
 
-def _match_factors(loops: Sequence[Loop], factors: Sequence[Factor]) -> list[list[Factor]] | None:
+def _match_factors(
+    loops: Sequence[Loop], factors: Sequence[Factor]
+) -> list[list[Factor]] | None:
     """Split ``factors`` into one group per loop whose product is the loop's factor.
 
     A depth-first search per dim; ``None`` if the loops cannot be expressed in
@@ -930,7 +932,9 @@ class CpSatMiredo:
 
         self.m.add(self.latency >= math.ceil(dram_bound(self.layer, self.arch)))
         e_lb = dynamic_energy_bound(self.layer, self.arch)
-        self.m.add(self.dynamic_energy >= math.floor(e_lb / self.energy_unit * (1 - 1e-6)))
+        self.m.add(
+            self.dynamic_energy >= math.floor(e_lb / self.energy_unit * (1 - 1e-6))
+        )
 
     def _slot_f(self, i: int):
         v = self._int(1, self.fmax, f"fv_{i}")
@@ -1046,7 +1050,9 @@ class CpSatMiredo:
             return False
         # where each factor goes: ("t", slot) or ("s", axis index), and which
         # mapping loop each temporal slot belongs to
-        n_t = sum(len(g) for (axis, _), g in zip(loops, groups, strict=True) if axis is None)
+        n_t = sum(
+            len(g) for (axis, _), g in zip(loops, groups, strict=True) if axis is None
+        )
         slot = self.n - n_t
         place: dict[int, tuple[int, int]] = {}  # factor index -> symmetry key
         slot_loop: dict[int, int] = {}
@@ -1075,7 +1081,9 @@ class CpSatMiredo:
                 self.m.add_hint(self.xt[f.index, i], int(where == i))
             for a in self.axes:
                 if (f.index, a.name) in self.xs:
-                    self.m.add_hint(self.xs[f.index, a.name], int(where == -1 - axis_pos[a.name]))
+                    self.m.add_hint(
+                        self.xs[f.index, a.name], int(where == -1 - axis_pos[a.name])
+                    )
         for op in OPERANDS:
             names = [self.levels[li].name for li in self.lv[op]]
             for i in self.slots:
