@@ -784,9 +784,12 @@ class CpSatMiredo:
                 T, a0 = self.count[op, c], self.a0[op, c]
                 if op == "O":
                     w = self._product([T, self.tau[op, c]], ub, f"bw_{c}")
-                    r1 = self._product([T, self.tau_r[op, c]], ub, f"br1_{c}")
+                    # T·τ_read only counts when the edge carries partial sums, so
+                    # it may exceed the latency cap otherwise: give it room.
+                    big = self.ub_traffic
+                    r1 = self._product([T, self.tau_r[op, c]], big, f"br1_{c}")
                     r2 = self._product(
-                        [self.distinct[c], self.tau_r[op, c]], ub, f"br2_{c}"
+                        [self.distinct[c], self.tau_r[op, c]], big, f"br2_{c}"
                     )
                     rd = self._int(0, ub, f"brd_{c}")
                     m.add(rd == r1 - r2).only_enforce_if(self.has_psum[c])
