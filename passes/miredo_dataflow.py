@@ -85,6 +85,8 @@ class MiredoDataflowPass(ModulePass):
     """``miredo`` (the MIP), ``ws`` (weight-stationary MIP) or ``heuristic``."""
     workers: int = 2
     """Solver threads per layer."""
+    gap_limit: int | float = 0.01
+    """Stop a solve once it is proven within this relative gap."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         from miredo.solver.hardware import load_arch
@@ -104,6 +106,7 @@ class MiredoDataflowPass(ModulePass):
                     solver=self.solver,
                     time_limit=self.time_limit,
                     workers=self.workers,
+                    gap_limit=self.gap_limit,
                 )
             contract.attributes["dataflow"] = dataflow_attr(
                 solved[key], arch, self.objective

@@ -37,6 +37,7 @@ def solve_cpsat(
     hint: Mapping | None = None,
     allow_bypass: bool = True,
     allow_double_buffer: bool = True,
+    gap_limit: float = 0.01,
 ) -> BackendResult:
     import time
 
@@ -58,6 +59,8 @@ def solve_cpsat(
     solver.parameters.max_time_in_seconds = max(0.01, time_limit)
     solver.parameters.num_workers = workers
     solver.parameters.random_seed = seed
+    # stop once proven within ``gap_limit`` (then reported as optimal, with the gap)
+    solver.parameters.relative_gap_limit = gap_limit
     status = solver.solve(model.model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return BackendResult(
@@ -72,9 +75,7 @@ def solve_cpsat(
         )
     scale = model.objective_scale()
     obj, bound = solver.objective_value * scale, solver.best_objective_bound * scale
-    gap = (
-        0.0 if status == cp_model.OPTIMAL or obj <= 0 else max(0.0, (obj - bound) / obj)
-    )
+    gap = 0.0 if obj <= 0 else max(0.0, (obj - bound) / obj)
     return BackendResult(
         model.decode(solver),
         "optimal" if status == cp_model.OPTIMAL else "feasible",

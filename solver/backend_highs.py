@@ -251,6 +251,7 @@ def solve_highs(
     allow_bypass: bool = True,
     allow_double_buffer: bool = True,
     mip_rel_gap: float = 0.01,
+    gap_limit: float | None = None,
 ) -> BackendResult:
     """Map ``layer`` with the HiGHS MILP (see the module docstring for EDP).
 
@@ -262,8 +263,10 @@ def solve_highs(
     A mapping above ``latency_cap`` is not returned (status ``above_cap``): the
     caller's incumbent is better. ``mip_rel_gap`` is HiGHS's stopping gap:
     ``optimal`` means closed to within it, and the gap actually reached is
-    reported.
+    reported; ``gap_limit``, when given, overrides it.
     """
+    if gap_limit is not None:
+        mip_rel_gap = gap_limit
     start = time.perf_counter()
     found = (
         _hint_cost(

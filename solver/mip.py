@@ -67,6 +67,7 @@ def solve_layer(
     time_limit: float = 30.0,
     workers: int = 2,
     seed: int = 0,
+    gap_limit: float = 0.01,
 ) -> Solution:
     """Map ``layer`` onto ``arch`` with the chosen mapper and backend."""
     if objective not in OBJECTIVES:
@@ -108,6 +109,7 @@ def solve_layer(
         workers=workers,
         seed=seed,
         hint=h_map,
+        gap_limit=gap_limit,
     )
     elapsed = time.perf_counter() - start
     if result.mapping is None:
@@ -141,7 +143,7 @@ def solve_layer(
         notes.append(
             f"layer '{layer.name}': the MIP did not improve on its start within {time_limit:g} s"
         )
-    if result.bound is not None and status != "optimal":
+    if result.bound is not None:
         best = cost.objective(objective)
         gap = max(0.0, min(1.0, (best - result.bound) / best)) if best > 0 else 0.0
     return Solution(

@@ -82,6 +82,7 @@ def test_mip_optimum_equals_enumeration(layer: Layer) -> None:
         workers=2,
         allow_bypass=False,
         allow_double_buffer=False,
+        gap_limit=0,
     )
     assert res.status == "optimal"
     assert res.mapping is not None
@@ -102,7 +103,12 @@ def test_mip_with_buffering_matches_enumeration(
     layer = Layer("x", dims)
     _, best = best_by_enumeration(layer, TINY, "latency", allow_bypass=bypass)
     res = solve_cpsat(
-        layer, TINY, objective="latency", time_limit=30, allow_bypass=bypass
+        layer,
+        TINY,
+        objective="latency",
+        time_limit=30,
+        allow_bypass=bypass,
+        gap_limit=0,
     )
     assert res.status == "optimal" and res.objective == best.latency
 

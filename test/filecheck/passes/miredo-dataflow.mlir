@@ -1,4 +1,4 @@
-// RUN: miredo-opt %s '--miredo-dataflow=arch=tiny objective=latency time-limit=60 workers=1' | filecheck %s
+// RUN: miredo-opt %s '--miredo-dataflow=arch=tiny objective=latency time-limit=60 workers=1 gap-limit=0' | filecheck %s
 // RUN: xdsl-opt %s -p 'miredo-dataflow{arch=tiny mapper=heuristic}' | filecheck %s --check-prefix=HEUR
 // RUN: not miredo-opt %s '--miredo-dataflow=arch=nonexistent' 2>&1 | filecheck %s --check-prefix=BADARCH
 
