@@ -54,6 +54,7 @@ def run_benchmark(
     mappers: Sequence[str] = ("miredo", "ws", "heuristic"),
     time_limit: float = 30.0,
     workers: int = 2,
+    solver: str = "cpsat",
     progress: Callable[[str], None] | None = None,
 ) -> list[LayerResult]:
     results = []
@@ -76,6 +77,7 @@ def run_benchmark(
                 mapper=mapper,
                 time_limit=time_limit,
                 workers=workers,
+                solver=solver,
             )
             res.mappers[mapper] = {
                 "latency": sol.cost.latency,

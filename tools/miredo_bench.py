@@ -51,6 +51,9 @@ def main(args: Sequence[str] | None = None) -> None:
         "--time-limit", type=float, default=30.0, help="seconds per layer and mapper"
     )
     p.add_argument("--mappers", default="miredo,ws,heuristic")
+    p.add_argument(
+        "--solver", default="cpsat", choices=["cpsat", "highs"], help="MIP backend"
+    )
     p.add_argument("--workers", type=int, default=2, help="solver threads")
     p.add_argument("-o", "--output", help="write JSON here")
     ns = p.parse_args(args)
@@ -78,6 +81,7 @@ def main(args: Sequence[str] | None = None) -> None:
             mappers=mappers,
             time_limit=ns.time_limit,
             workers=ns.workers,
+            solver=ns.solver,
             progress=lambda _: bar.update(),
         )
         bar.close()
@@ -95,6 +99,7 @@ def main(args: Sequence[str] | None = None) -> None:
                 "model": ns.model,
                 "arch": arch.name,
                 "objective": ns.objective,
+                "solver": ns.solver,
                 "time_limit": ns.time_limit,
                 "layers": [r.to_json() for r in results],
                 "totals": tot,
