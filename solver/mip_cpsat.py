@@ -25,15 +25,21 @@ backend uses instead. Energies are integers in units of ``energy_unit`` pJ.
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
+from miredo.solver.factor_space import (
+    Factor,
+    ModelStats,
+    decode_mapping,
+    match_mapping,
+    model_factors,
+    subset_products,
+)
 from miredo.solver.hardware import Arch
-from miredo.solver.mapping import Loop, Mapping
+from miredo.solver.mapping import Mapping
 from miredo.solver.workload import Layer
 
 OPERANDS = ("I", "W", "O")
@@ -41,64 +47,9 @@ REDUCTION = frozenset("CRS")
 DIMS = ("N", "G", "K", "C", "P", "Q", "R", "S")
 
 
-@dataclass(frozen=True)
-class Factor:
-    """One loop factor F_{d,f}: factor ``value`` of dim ``dim``."""
-
-    index: int
-    dim: str
-    value: int
-
-
-@dataclass
-class ModelStats:
-    variables: int = 0
-    constraints: int = 0
-    booleans: int = 0
-
-
 def _const(x: object, value: int) -> bool:
     """Whether ``x`` is the Python integer ``value`` (not a solver variable)."""
     return isinstance(x, int) and x == value
-
-
-def _match_factors(
-    loops: Sequence[Loop], factors: Sequence[Factor]
-) -> list[list[Factor]] | None:
-    """Split ``factors`` into one group per loop whose product is the loop's factor.
-
-    A depth-first search per dim; ``None`` if the loops cannot be expressed in
-    these factors (the mapping then lies outside the model's factor space).
-    """
-    out: list[list[Factor]] = [[] for _ in loops]
-    for d in DIMS:
-        idx = [i for i, lp in enumerate(loops) if lp.dim == d and lp.factor > 1]
-        pool = [f for f in factors if f.dim == d]
-
-        def dfs(k: int, left: list[Factor], idx: list[int] = idx) -> bool:
-            if k == len(idx):
-                return not left
-            want = loops[idx[k]].factor
-            for size in range(1, len(left) + 1):
-                for combo in itertools.combinations(range(len(left)), size):
-                    if math.prod(left[c].value for c in combo) == want:
-                        out[idx[k]] = [left[c] for c in combo]
-                        rest = [f for j, f in enumerate(left) if j not in combo]
-                        if dfs(k + 1, rest, idx):
-                            return True
-            return False
-
-        if not dfs(0, pool, idx):
-            return None
-    return out
-
-
-def subset_products(values: Sequence[int]) -> list[int]:
-    """All products of sub-multisets of ``values`` (the achievable tile bounds H)."""
-    out = {1}
-    for v in values:
-        out |= {p * v for p in out}
-    return sorted(out)
 
 
 @dataclass
@@ -125,20 +76,9 @@ class CpSatMiredo:
     # ------------------------------------------------------------------ set-up
     def __post_init__(self) -> None:
         self.m = self.model
-        dims = self.layer.dims
-        self.factors: list[Factor] = []
-        for d in DIMS:
-            if self.factors_of and d in self.factors_of:
-                fs = self.factors_of[d]
-            elif dims[d] > 1:
-                from miredo.solver.factorization import flexible_factorization
-
-                fs = flexible_factorization(dims[d], k_min=self.k_min, alpha=self.alpha)
-            else:
-                fs = []
-            for v in fs:
-                if v > 1:
-                    self.factors.append(Factor(len(self.factors), d, v))
+        self.factors: list[Factor] = model_factors(
+            self.layer, self.factors_of, self.k_min, self.alpha
+        )
         self.n = len(self.factors)
         self.slots = range(self.n)
         self.levels = list(self.arch.levels)
@@ -990,43 +930,10 @@ class CpSatMiredo:
     # ---------------------------------------------------------------- decode
     def decode(self, solver: cp_model.CpSolver) -> Mapping:
         """Read the mapping of a solution."""
-        val = lambda x: x if isinstance(x, int) else solver.value(x)  # noqa: E731
-        temporal: list[Loop] = []
-        slot_of: list[int] = []
-        for i in self.slots:
-            for f in self.factors:
-                if val(self.xt[f.index, i]):
-                    temporal.append(Loop(f.dim, f.value))
-                    slot_of.append(i)
-        spatial = {
-            a.name: tuple(
-                Loop(f.dim, f.value)
-                for f in self.factors
-                if (f.index, a.name) in self.xs and val(self.xs[f.index, a.name])
-            )
-            for a in self.axes
-        }
-        level_of, bypass = {}, {}
-        dbl = set()
-        for op in OPERANDS:
-            names = [self.levels[li].name for li in self.lv[op]]
-            pos = [
-                sum(val(self._ge(op, i, q)) for q in range(1, len(names)))
-                for i in slot_of
-            ]
-            level_of[op] = tuple(names[p] for p in pos)
-            bypass[op] = frozenset(
-                names[q] for q in range(len(names)) if not val(self.used[op, q])
-            )
-            for q in range(len(names)):
-                if not _const(self.db[op, q], 0) and val(self.db[op, q]):
-                    dbl.add((names[q], op))
-        return Mapping(
-            spatial={k: v for k, v in spatial.items() if v},
-            temporal=tuple(temporal),
-            level_of=level_of,
-            bypass=bypass,
-            double_buffer=frozenset(dbl),
+        return decode_mapping(
+            self,
+            lambda x: bool(x if isinstance(x, int) else solver.value(x)),
+            self._ge,
         )
 
     def stats(self) -> ModelStats:
@@ -1045,52 +952,23 @@ class CpSatMiredo:
         factors of its dim with the same product; a mapping whose loops cannot be
         matched is not hinted (returns ``False``).
         """
-        loops: list[tuple[str | None, Loop]] = [
-            (axis, lp) for axis, lps in mapping.spatial.items() for lp in lps
-        ] + [(None, lp) for lp in mapping.temporal]
-        groups = _match_factors([lp for _, lp in loops], self.factors)
-        if groups is None:
+        a = match_mapping(self.factors, mapping, [ax.name for ax in self.axes])
+        if a is None:
             return False
-        # where each factor goes: ("t", slot) or ("s", axis index), and which
-        # mapping loop each temporal slot belongs to
-        n_t = sum(
-            len(g) for (axis, _), g in zip(loops, groups, strict=True) if axis is None
-        )
-        slot = self.n - n_t
-        place: dict[int, tuple[int, int]] = {}  # factor index -> symmetry key
-        slot_loop: dict[int, int] = {}
-        axis_pos = {a.name: u for u, a in enumerate(self.axes)}
-        j = 0
-        for (axis, _), group in zip(loops, groups, strict=True):
-            for f in group:
-                if axis is None:
-                    place[f.index] = (slot + 1, slot)
-                    slot_loop[slot] = j
-                    slot += 1
-                else:
-                    place[f.index] = (self.n + 1 + axis_pos[axis], -1 - axis_pos[axis])
-            if axis is None:
-                j += 1
-        # identical factors are interchangeable: give them places in index order,
-        # as the symmetry-breaking rows of eq2 require
+        slot_of = {f.index: i for i, f in a.slot_factor.items()}
+        axis_of = {f.index: ax for ax, fs in a.axis_factors.items() for f in fs}
         for f in self.factors:
-            twins = [g for g in self.factors if (g.dim, g.value) == (f.dim, f.value)]
-            keys = sorted(place[g.index] for g in twins)
-            for g, key in zip(twins, keys, strict=True):
-                place[g.index] = key
-        for f in self.factors:
-            _, where = place[f.index]
             for i in self.slots:
-                self.m.add_hint(self.xt[f.index, i], int(where == i))
-            for a in self.axes:
-                if (f.index, a.name) in self.xs:
+                self.m.add_hint(self.xt[f.index, i], int(slot_of.get(f.index) == i))
+            for ax in self.axes:
+                if (f.index, ax.name) in self.xs:
                     self.m.add_hint(
-                        self.xs[f.index, a.name], int(where == -1 - axis_pos[a.name])
+                        self.xs[f.index, ax.name], int(axis_of.get(f.index) == ax.name)
                     )
         for op in OPERANDS:
             names = [self.levels[li].name for li in self.lv[op]]
             for i in self.slots:
-                j = slot_loop.get(i)
+                j = a.slot_loop.get(i)
                 pos = names.index(mapping.level_of[op][j]) if j is not None else 0
                 for q in range(1, len(names)):
                     self.m.add_hint(self.s[op, i, q], int(pos >= q))

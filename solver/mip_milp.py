@@ -78,9 +78,17 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 
+from miredo.solver.factor_space import (
+    Factor,
+    ModelStats,
+    assignment_mapping,
+    decode_mapping,
+    match_mapping,
+    model_factors,
+    subset_products,
+)
 from miredo.solver.hardware import Arch
-from miredo.solver.mapping import Loop, Mapping
-from miredo.solver.mip_cpsat import Factor, ModelStats, subset_products
+from miredo.solver.mapping import Mapping
 from miredo.solver.workload import DIMS, OPERANDS, Layer
 
 INF = highspy.kHighsInf
@@ -183,146 +191,6 @@ def quiet_highs() -> highspy.Highs:
 
 def _lx(x: Expr) -> Lx:
     return x if isinstance(x, Lx) else Lx(const=float(x))
-
-
-# ----------------------------------------------------------------- factor space
-def model_factors(
-    layer: Layer,
-    factors_of: dict[str, list[int]] | None = None,
-    k_min: int = 2,
-    alpha: float = 0.1,
-) -> list[Factor]:
-    """The loop factors F_{d,f} of the model (Flexible Factorization, as CP-SAT)."""
-    from miredo.solver.factorization import flexible_factorization
-
-    out: list[Factor] = []
-    for d in DIMS:
-        if factors_of and d in factors_of:
-            fs = factors_of[d]
-        elif layer.dims[d] > 1:
-            fs = flexible_factorization(layer.dims[d], k_min=k_min, alpha=alpha)
-        else:
-            fs = []
-        for v in fs:
-            if v > 1:
-                out.append(Factor(len(out), d, v))
-    return out
-
-
-@dataclass(frozen=True)
-class Assignment:
-    """A mapping expressed in the model's factor space (one factor per slot)."""
-
-    slot_factor: dict[int, Factor]
-    """Occupied slot → its factor (occupied slots are the innermost ones)."""
-    slot_loop: dict[int, int]
-    """Occupied slot → index of the mapping loop it came from."""
-    axis_factors: dict[str, tuple[Factor, ...]]
-    """Spatial axis → its factors."""
-    mapping: Mapping
-    """The original mapping (levels, bypass, double buffering)."""
-
-
-def match_mapping(
-    factors: list[Factor],
-    mapping: Mapping,
-    axis_order: Iterable[str] | None = None,
-) -> Assignment | None:
-    """Match every loop of ``mapping`` to a sub-multiset of ``factors`` (or ``None``).
-
-    A loop whose factor is a product of several model factors occupies that many
-    consecutive slots at the same levels (the same rule as CP-SAT's ``add_hint``).
-    ``axis_order`` (the arch's spatial axes) orders identical factors the way the
-    model's symmetry-breaking rows require.
-    """
-    pools = {d: [f for f in factors if f.dim == d] for d in DIMS}
-
-    def take(value: int, pool: list[Factor]) -> list[Factor] | None:
-        if value == 1:
-            return []
-        for idx, f in enumerate(pool):
-            if value % f.value == 0:
-                rest = take(value // f.value, pool[idx + 1 :])
-                if rest is not None:
-                    return [f, *rest]
-        return None
-
-    axis: dict[str, list[Factor]] = {}
-    for ax, loops in mapping.spatial.items():
-        for lp in loops:
-            got = take(lp.factor, pools[lp.dim])
-            if got is None:
-                return None
-            for f in got:
-                pools[lp.dim].remove(f)
-            axis.setdefault(ax, []).extend(got)
-    groups: list[list[Factor]] = []
-    for lp in mapping.temporal:
-        got = take(lp.factor, pools[lp.dim])
-        if got is None:
-            return None
-        for f in got:
-            pools[lp.dim].remove(f)
-        groups.append(got)
-    if any(pools.values()):
-        return None
-    n = len(factors)
-    slot = n - sum(len(g) for g in groups)
-    slot_factor: dict[int, Factor] = {}
-    slot_loop: dict[int, int] = {}
-    for j, group in enumerate(groups):
-        for f in group:
-            slot_factor[slot] = f
-            slot_loop[slot] = j
-            slot += 1
-    # identical factors are interchangeable: hand them out in the model's
-    # symmetry-breaking order (slot i has key i + 1, axis u has key n + 1 + u)
-    ax_names = list(axis_order) if axis_order is not None else sorted(axis)
-    where: dict[tuple[str, int], list[tuple[int, object]]] = {}
-    for i, f in slot_factor.items():
-        where.setdefault((f.dim, f.value), []).append((i + 1, i))
-    for ax, fs in axis.items():
-        for f in fs:
-            key = n + 1 + (ax_names.index(ax) if ax in ax_names else len(ax_names))
-            where.setdefault((f.dim, f.value), []).append((key, ax))
-    new_axis: dict[str, list[Factor]] = {ax: [] for ax in axis}
-    for (d, v), places in where.items():
-        same = sorted(
-            (f for f in factors if f.dim == d and f.value == v), key=lambda f: f.index
-        )
-        for f, (_, place) in zip(same, sorted(places, key=lambda t: t[0]), strict=True):
-            if isinstance(place, int):
-                slot_factor[place] = f
-            else:
-                new_axis[str(place)].append(f)
-    return Assignment(
-        slot_factor, slot_loop, {k: tuple(v) for k, v in new_axis.items()}, mapping
-    )
-
-
-def assignment_mapping(a: Assignment) -> Mapping:
-    """The factor-level :class:`Mapping` of an assignment (one loop per factor).
-
-    Its evaluator cost is the model's cost of the assignment, which can differ
-    from the original mapping's when a loop was split over several factors.
-    """
-    slots = sorted(a.slot_factor)
-    m = a.mapping
-    return Mapping(
-        spatial={
-            ax: tuple(Loop(f.dim, f.value) for f in fs)
-            for ax, fs in a.axis_factors.items()
-            if fs
-        },
-        temporal=tuple(
-            Loop(a.slot_factor[i].dim, a.slot_factor[i].value) for i in slots
-        ),
-        level_of={
-            op: tuple(m.level_of[op][a.slot_loop[i]] for i in slots) for op in OPERANDS
-        },
-        bypass=m.bypass,
-        double_buffer=m.double_buffer,
-    )
 
 
 def _products(sets: Iterable[Iterable[int]], limit: float | None = None) -> set[int]:
@@ -1388,44 +1256,7 @@ class HighsMiredo:
     # ---------------------------------------------------------------- decode
     def decode(self, x: np.ndarray) -> Mapping:
         """Read the mapping of the column values ``x`` of a solution."""
-        val = lambda e: self.value(e, x) > 0.5  # noqa: E731
-        temporal: list[Loop] = []
-        slot_of: list[int] = []
-        for i in self.slots:
-            for f in self.factors:
-                if val(self.xt[f.index, i]):
-                    temporal.append(Loop(f.dim, f.value))
-                    slot_of.append(i)
-        spatial = {
-            a.name: tuple(
-                Loop(f.dim, f.value)
-                for f in self.factors
-                if (f.index, a.name) in self.xs and val(self.xs[f.index, a.name])
-            )
-            for a in self.axes
-        }
-        level_of, bypass = {}, {}
-        dbl = set()
-        for op in OPERANDS:
-            names = [self.levels[li].name for li in self.lv[op]]
-            pos = [
-                sum(int(val(self._ge_pos(op, i, q))) for q in range(1, len(names)))
-                for i in slot_of
-            ]
-            level_of[op] = tuple(names[p] for p in pos)
-            bypass[op] = frozenset(
-                names[q] for q in range(len(names)) if not val(self.used[op, q])
-            )
-            for q in range(len(names)):
-                if val(self.db[op, q]):
-                    dbl.add((names[q], op))
-        return Mapping(
-            spatial={k: v for k, v in spatial.items() if v},
-            temporal=tuple(temporal),
-            level_of=level_of,
-            bypass=bypass,
-            double_buffer=frozenset(dbl),
-        )
+        return decode_mapping(self, lambda e: self.value(e, x) > 0.5, self._ge_pos)
 
     # ------------------------------------------------------------------ hints
     def integer_values(self, mapping: Mapping) -> dict[int, float] | None:
