@@ -1,7 +1,7 @@
 """HiGHS backend: build :class:`HighsMiredo`, solve with a time limit, decode.
 
 ``latency`` and ``energy`` are solved directly. Status ``optimal`` means HiGHS
-closed the gap to within ``mip_rel_gap`` (default 1 %); the gap it reached is
+closed the gap to within ``gap_limit`` (HiGHS's ``mip_rel_gap``, default 1 %); the gap it reached is
 reported.
 
 A representable MIP start matters: HiGHS rarely finds a first incumbent on its
@@ -33,10 +33,10 @@ import numpy as np
 from miredo.solver.backend_cpsat import BackendResult
 from miredo.solver.bounds import physical_bound
 from miredo.solver.evaluator import Cost, evaluate
+from miredo.solver.factor_space import Factor
 from miredo.solver.hardware import Arch
 from miredo.solver.heuristic import allocate, loop_orders
 from miredo.solver.mapping import Loop, Mapping
-from miredo.solver.mip_cpsat import Factor
 from miredo.solver.mip_milp import (
     HighsMiredo,
     assignment_mapping,
@@ -250,8 +250,7 @@ def solve_highs(
     hint: Mapping | None = None,
     allow_bypass: bool = True,
     allow_double_buffer: bool = True,
-    mip_rel_gap: float = 0.01,
-    gap_limit: float | None = None,
+    gap_limit: float = 0.01,
 ) -> BackendResult:
     """Map ``layer`` with the HiGHS MILP (see the module docstring for EDP).
 
@@ -261,12 +260,10 @@ def solve_highs(
     latency, never above ``latency_cap`` unless the start itself needs it; its
     energy (energy) or EDP / physical latency bound (EDP) bounds the energy.
     A mapping above ``latency_cap`` is not returned (status ``above_cap``): the
-    caller's incumbent is better. ``mip_rel_gap`` is HiGHS's stopping gap:
+    caller's incumbent is better. ``gap_limit`` is HiGHS's stopping gap:
     ``optimal`` means closed to within it, and the gap actually reached is
-    reported; ``gap_limit``, when given, overrides it.
+    reported.
     """
-    if gap_limit is not None:
-        mip_rel_gap = gap_limit
     start = time.perf_counter()
     found = (
         _hint_cost(
@@ -330,7 +327,7 @@ def solve_highs(
         return time_limit - (time.perf_counter() - start)
 
     if objective != "edp":
-        _options(model.h, remaining(), workers, seed, mip_rel_gap)
+        _options(model.h, remaining(), workers, seed, gap_limit)
         if found is not None:
             model.add_hint(found[0])
         status, mapping, obj, bound = _run(model)
@@ -368,7 +365,7 @@ def solve_highs(
         lam = found[1].energy / max(1, found[1].latency)
     else:
         model.set_objective(model.latency)
-        _options(model.h, remaining() / 4, workers, seed, mip_rel_gap)
+        _options(model.h, remaining() / 4, workers, seed, gap_limit)
         _, mapping, _, _ = _run(model)
         if mapping is not None and not validate(layer, arch, mapping):
             c = evaluate(layer, arch, mapping)
@@ -379,7 +376,7 @@ def solve_highs(
         rounds += 1
         model.set_weighted_objective(lam)
         share = remaining() / (1 if rounds == EDP_MAX_ROUNDS else 2)
-        _options(model.h, share, workers, seed, mip_rel_gap)
+        _options(model.h, share, workers, seed, gap_limit)
         if best is not None:
             model.add_hint(best[1])
         _, mapping, _, _ = _run(model)
