@@ -42,6 +42,8 @@ from xdsl.ir.affine import (
     AffineMap,
 )
 
+from miredo.dialects.nest import BINARY_FNS, UNARY_FNS
+
 # ---------------------------------------------------------------------------------
 # Affine-map contraction
 # ---------------------------------------------------------------------------------
@@ -333,23 +335,11 @@ def _scalar(value: float, dtype: np.dtype) -> np.generic:
 # Elementwise
 # ---------------------------------------------------------------------------------
 
-UNARY_KINDS = (
-    "relu",
-    "clip",
-    "sigmoid",
-    "tanh",
-    "erf",
-    "exp",
-    "sqrt",
-    "neg",
-    "abs",
-    "reciprocal",
-    "gelu",
-    "identity",
-)
-"""Unary elementwise kinds understood by :func:`elementwise`."""
+UNARY_KINDS = (*UNARY_FNS, "identity")
+"""Unary elementwise kinds understood by :func:`elementwise`: the dialect's, plus
+``identity`` (used for copies)."""
 
-BINARY_KINDS = ("add", "sub", "mul", "div", "pow", "max", "min")
+BINARY_KINDS = BINARY_FNS
 """Binary (broadcasting) elementwise kinds understood by :func:`elementwise`."""
 
 

@@ -61,14 +61,17 @@ def main(args: Sequence[str] | None = None) -> None:
     def body() -> None:
         from tqdm import tqdm
 
-        from miredo.solver.benchmark import format_table, run_benchmark, totals
+        from miredo.solver.benchmark import (
+            distinct_layers,
+            format_table,
+            run_benchmark,
+            totals,
+        )
         from miredo.solver.hardware import load_arch
 
         arch = load_arch(ns.arch)
         layers = _layers(ns.model)
         mappers = [m.strip() for m in ns.mappers.split(",") if m.strip()]
-        from miredo.solver.benchmark import distinct_layers
-
         bar = tqdm(
             total=len(distinct_layers(layers)) * len(mappers),
             file=sys.stderr,
