@@ -27,6 +27,11 @@ Program structure
       cim.core 1 { ... }
     }
 
+* A host function runs programs with ``cim.launch @name(%tensors...)``: the
+  operands bind in order to the program's arguments. The lowering keeps the
+  model's ``func.func`` as the host: weights (``nest.weight``), DRAM tensors
+  (``memref.alloc``), host-side weight packing (``nest.reshape``/``transpose`` on
+  constants) and one ``cim.launch`` per lowered op.
 * ``cim.program`` is a symbol. Its header declares the memory hierarchy it was
   lowered for: the ``shared`` levels, outermost first, whose first entry is the
   off-chip level, the ``per_core`` levels (replicated in every core) and which
@@ -35,6 +40,12 @@ Program structure
   check of capacities and port widths against the YAML belongs to a later, arch-aware
   pass. The block arguments are the off-chip tensors (inputs, pre-packed weights,
   outputs, intermediates): memrefs in the off-chip space.
+* Storage width: the element type is the type of the data the functional
+  simulator computes with (``f32`` for a float model); ``cim.alloc ... bits 8``
+  and the program's ``arg_bits [...]`` give the width the hardware stores per
+  element (8-bit activations, 32-bit partial sums) when it differs. Traffic and
+  capacity are counted in these widths. A DMA between buffers of different widths
+  converts (e.g. partial sums rounded to the output width on write-back).
 * Buffers live in named memory spaces: a buffer is a ``memref`` whose memory space is
   the level name (``memref<16x8xi8, "Macro">``). All on-chip buffers are allocated
   with ``cim.alloc`` directly in the program body, so the memory map of every level
@@ -45,7 +56,9 @@ Program structure
   one ``cim.global`` (the shared controller: off-chip and global-buffer DMAs,
   multicasts over the distribution network, the shared SIMD unit) and one
   ``cim.core <id>`` per core. Streams run concurrently; each is a sequence of
-  instructions, with ``scf.for`` loops and ``arith`` index arithmetic, or unrolled.
+  instructions, with ``scf.for`` loops (constant bounds), ``scf.if`` on an
+  ``arith.cmpi`` of index values, and index arithmetic (``arith.constant``,
+  ``arith`` integer ops, ``affine.apply``), or unrolled.
   Streams synchronise only through ``cim.barrier`` and ``cim.send``/``cim.recv``.
 
 Execution model
@@ -80,12 +93,15 @@ Ops
 
 * ``cim.program``, ``cim.global``, ``cim.core``: structure (above).
 * ``cim.alloc``, ``cim.select_half``: buffers and ping-pong halves.
-* ``cim.dma``: copy a tile between two levels, optionally multicast.
+* ``cim.dma``: copy a tile between two levels, optionally multicast; with
+  ``shifts`` each core receives its own window of a shared source, and the
+  network reads the union of the windows once.
 * ``cim.load_weights``: memory mode, write a weight tile into the macro.
 * ``cim.mvm``: compute mode, bit-serial MVM of an input vector with the macro.
 * SIMD: ``cim.simd`` (elementwise functions, psum accumulation, fill), ``cim.pool``,
   ``cim.reduce``, ``cim.softmax``, ``cim.layernorm``, ``cim.requant``.
 * ``cim.send``, ``cim.recv``, ``cim.barrier``: synchronisation.
+* ``cim.launch``: run a program from the host function.
 
 SIMD design choice: one op per *instruction class*, not one op per function and not
 one fully generic op. The elementwise class is a single ``cim.simd <fn>`` whose
@@ -148,6 +164,7 @@ from xdsl.dialects.builtin import (
     AnyFloat,
     ArrayAttr,
     DenseArrayBase,
+    FlatSymbolRefAttrConstr,
     FloatAttr,
     IndexType,
     IntegerAttr,
@@ -156,6 +173,7 @@ from xdsl.dialects.builtin import (
     Signedness,
     StringAttr,
     SymbolNameConstraint,
+    SymbolRefAttr,
     UnitAttr,
     f64,
     i64,
@@ -186,7 +204,13 @@ from xdsl.irdl import (
 )
 from xdsl.parser import Parser, UnresolvedOperand
 from xdsl.printer import Printer
-from xdsl.traits import IsolatedFromAbove, NoTerminator, Pure, SymbolOpInterface
+from xdsl.traits import (
+    IsolatedFromAbove,
+    NoTerminator,
+    Pure,
+    SymbolOpInterface,
+    SymbolTable,
+)
 from xdsl.utils.exceptions import VerifyException
 
 from miredo.dialects.nest import (
@@ -712,6 +736,9 @@ class ProgramOp(CimOp):
     """Per-core levels, outermost first."""
     macro_level = prop_def(StringAttr)
     """The per-core level that is the CIM macro."""
+    arg_bits = opt_prop_def(DenseArrayBase[I64])
+    """Storage bits per element of each argument in off-chip memory, when they
+    differ from the element types' widths (see ``cim.alloc``'s ``bits``)."""
 
     body = region_def("single_block")
     """Allocations, then the streams."""
@@ -728,11 +755,13 @@ class ProgramOp(CimOp):
         shared: Sequence[str],
         per_core: Sequence[str],
         macro: str,
+        arg_bits: Sequence[int] | None = None,
         node: str | None = None,
         attributes: Mapping[str, Attribute] | None = None,
     ):
         super().__init__(
             properties={
+                "arg_bits": None if arg_bits is None else _i64_array(arg_bits),
                 "sym_name": StringAttr(sym_name),
                 "arch": StringAttr(arch),
                 "cores": IntegerAttr(cores, i64),
@@ -749,6 +778,15 @@ class ProgramOp(CimOp):
     def args(self) -> tuple[SSAValue, ...]:
         """The off-chip tensors."""
         return tuple(self.body.block.args)
+
+    def arg_element_bits(self) -> tuple[int, ...]:
+        """Storage bits per element of each argument (see ``arg_bits``)."""
+        if self.arg_bits is not None:
+            return _ints(self.arg_bits)
+        return tuple(
+            _bitwidth(a.type.element_type) or 0  # pyright: ignore
+            for a in self.args
+        )
 
     def add(self, *ops: Operation) -> None:
         """Append ops to the body."""
@@ -827,6 +865,13 @@ class ProgramOp(CimOp):
                     f"argument {i} must be a static memref in the off-chip space "
                     f"'{hier.offchip}', got {t}"
                 )
+        if self.arg_bits is not None:
+            bits = _ints(self.arg_bits)
+            if len(bits) != len(self.args) or any(b < 1 for b in bits):
+                self._fail(
+                    f"arg_bits {_fmt(bits)} must give one width >= 1 per argument "
+                    f"({len(self.args)})"
+                )
         seen_cores: set[int] = set()
         globals_ = 0
         for op in self.body.block.ops:
@@ -901,6 +946,8 @@ class ProgramOp(CimOp):
         _print_names(printer, [s.data for s in self.core_levels.data])
         printer.print_string(" macro ")
         printer.print_identifier_or_string_literal(self.macro_level.data)
+        if self.arg_bits is not None:
+            printer.print_string(f" arg_bits {_fmt(_ints(self.arg_bits))}")
         printer.print_op_attributes(self.attributes, print_keyword=True)
         printer.print_string(" ")
         printer.print_region(
@@ -925,6 +972,8 @@ class ProgramOp(CimOp):
         props["core_levels"] = _parse_names(parser)
         parser.parse_keyword("macro")
         props["macro_level"] = StringAttr(_parse_name(parser))
+        if parser.parse_optional_keyword("arg_bits") is not None:
+            props["arg_bits"] = _i64_array(_parse_int_list(parser))
         attrs = parser.parse_optional_attr_dict_with_keyword()
         region = parser.parse_region(args)
         if not region.blocks:
@@ -1125,6 +1174,9 @@ class AllocOp(CimOp):
 
     halves = opt_prop_def(IntegerAttr[I64])
     """1 (single buffer, the default) or 2 (ping-pong)."""
+    bits = opt_prop_def(IntegerAttr[I64])
+    """Storage width of one element in the hardware, when it differs from the
+    element type's width (e.g. ``f32`` data held as 8-bit activations)."""
 
     result = result_def(MemRefType | PingPongType)
 
@@ -1133,6 +1185,7 @@ class AllocOp(CimOp):
         type: MemRefType,
         *,
         halves: int | None = None,
+        bits: int | None = None,
         node: str | None = None,
         attributes: Mapping[str, Attribute] | None = None,
     ):
@@ -1143,6 +1196,7 @@ class AllocOp(CimOp):
             result_types=[result_type],
             properties={
                 "halves": None if halves is None else IntegerAttr(halves, i64),
+                "bits": None if bits is None else IntegerAttr(bits, i64),
                 "node": None if node is None else StringAttr(node),
             },
             attributes=attributes,
@@ -1151,6 +1205,13 @@ class AllocOp(CimOp):
     @property
     def num_halves(self) -> int:
         return 1 if self.halves is None else _int(self.halves)
+
+    @property
+    def element_bits(self) -> int:
+        """Storage bits per element: ``bits``, else the element type's width."""
+        if self.bits is not None:
+            return _int(self.bits)
+        return _bitwidth(self.tile_type.element_type) or 0
 
     @property
     def tile_type(self) -> MemRefType:
@@ -1174,6 +1235,8 @@ class AllocOp(CimOp):
         t = self.tile_type
         if any(d < 1 for d in t.get_shape()):
             self._fail(f"buffer shape must be static and positive, got {t}")
+        if self.bits is not None and _int(self.bits) < 1:
+            self._fail(f"bits must be >= 1, got {_int(self.bits)}")
         space = t.memory_space
         if not isinstance(space, StringAttr) or not is_identifier(space.data):
             self._fail(
@@ -1203,6 +1266,8 @@ class AllocOp(CimOp):
         _print_node(printer, self)
         if self.halves is not None:
             printer.print_string(f" halves {_int(self.halves)}")
+        if self.bits is not None:
+            printer.print_string(f" bits {_int(self.bits)}")
         printer.print_op_attributes(self.attributes)
         printer.print_string(" : ")
         printer.print_attribute(self.tile_type)
@@ -1215,6 +1280,8 @@ class AllocOp(CimOp):
         if parser.parse_optional_keyword("halves") is not None:
             halves = parser.parse_integer(allow_boolean=False)
             props["halves"] = IntegerAttr(halves, i64)
+        if parser.parse_optional_keyword("bits") is not None:
+            props["bits"] = IntegerAttr(parser.parse_integer(allow_boolean=False), i64)
         attrs = parser.parse_optional_attr_dict()
         parser.parse_punctuation(":")
         pos = parser.pos
@@ -1338,6 +1405,10 @@ class DmaOp(TileOp):
 
     cores = opt_prop_def(DenseArrayBase[I64])
     """``cim.global`` only: the cores whose per-core instance is addressed."""
+    shifts = opt_prop_def(DenseArrayBase[I64])
+    """Multicast with per-core windows: core ``cores[k]`` receives the source tile
+    moved by ``shifts[k]`` (one offset delta per source dim, flattened core-major).
+    The distribution network reads the union of the windows once."""
     zero_pad = opt_prop_def(UnitAttr)
     """Source reads outside the source buffer yield zero."""
 
@@ -1349,6 +1420,7 @@ class DmaOp(TileOp):
         dest: Tile,
         *,
         cores: Sequence[int] | None = None,
+        shifts: Sequence[Sequence[int]] | None = None,
         zero_pad: bool = False,
         node: str | None = None,
         attributes: Mapping[str, Attribute] | None = None,
@@ -1359,6 +1431,11 @@ class DmaOp(TileOp):
             properties={
                 **props,
                 "cores": None if cores is None else _i64_array(cores),
+                "shifts": (
+                    None
+                    if shifts is None
+                    else _i64_array([v for row in shifts for v in row])
+                ),
                 "zero_pad": UnitAttr() if zero_pad else None,
                 "node": None if node is None else StringAttr(node),
             },
@@ -1371,6 +1448,14 @@ class DmaOp(TileOp):
     @property
     def core_set(self) -> tuple[int, ...] | None:
         return None if self.cores is None else _ints(self.cores)
+
+    def core_shifts(self) -> list[tuple[int, ...]] | None:
+        """Per-core source offset deltas, one tuple per entry of ``cores``."""
+        if self.shifts is None or self.cores is None:
+            return None
+        flat, n = _ints(self.shifts), len(_ints(self.cores))
+        rank = len(flat) // n if n else 0
+        return [flat[k * rank : (k + 1) * rank] for k in range(n)]
 
     def verify_(self) -> None:
         stream, hier = self._in_stream()
@@ -1393,6 +1478,7 @@ class DmaOp(TileOp):
                     "cores [...] is only allowed in cim.global; a core addresses its "
                     "own per-core buffers"
                 )
+            self._verify_shifts(src, False)
             return
         if hier is None:
             return
@@ -1405,6 +1491,7 @@ class DmaOp(TileOp):
         if not (src_pc or dst_pc):
             if cores is not None:
                 self._fail("cores [...] needs a per-core source or destination")
+            self._verify_shifts(src, False)
             return
         if not cores:
             self._fail(
@@ -1419,6 +1506,36 @@ class DmaOp(TileOp):
                 f"a per-core source is read from exactly one core, got cores "
                 f"{_fmt(cores)}"
             )
+        self._verify_shifts(src, dst_pc and not src_pc)
+
+    def _verify_shifts(self, src: Tile, allowed: bool) -> None:
+        if self.shifts is None:
+            return
+        if not allowed or self.cores is None:
+            self._fail(
+                "shifts [...] needs a multicast: cim.global, a shared source and a "
+                "per-core destination with cores [...]"
+            )
+        flat, n = _ints(self.shifts), len(_ints(self.cores))
+        if len(flat) != n * len(src.sizes):
+            self._fail(
+                f"shifts has {len(flat)} entries; expected one delta per source dim "
+                f"({len(src.sizes)}) for each of the {n} cores"
+            )
+        if self.zero_pad is not None or not all(
+            isinstance(o, int) for o in src.offsets
+        ):
+            return
+        for row in self.core_shifts() or []:
+            for d, (o, sh, size, step, extent) in enumerate(
+                zip(src.offsets, row, src.sizes, src.strides, src.shape, strict=True)
+            ):
+                lo = o + sh  # pyright: ignore[reportOperatorIssue]
+                if lo < 0 or lo + (size - 1) * step + 1 > extent:
+                    self._fail(
+                        f"source window shifted by {_fmt(row)} leaves the buffer in "
+                        f"dim {d} (extent {extent})"
+                    )
 
     def print(self, printer: Printer) -> None:
         _print_node(printer, self)
@@ -1433,6 +1550,9 @@ class DmaOp(TileOp):
             printer.print_string(" zero_pad")
         if self.cores is not None:
             printer.print_string(f" cores {_fmt(_ints(self.cores))}")
+        rows = self.core_shifts()
+        if rows is not None:
+            printer.print_string(" shifts [" + ", ".join(_fmt(r) for r in rows) + "]")
         printer.print_op_attributes(self.attributes)
         printer.print_string(" : ")
         printer.print_attribute(self.source.type)
@@ -1450,6 +1570,11 @@ class DmaOp(TileOp):
             props["zero_pad"] = UnitAttr()
         if parser.parse_optional_keyword("cores") is not None:
             props["cores"] = _i64_array(_parse_int_list(parser))
+        if parser.parse_optional_keyword("shifts") is not None:
+            rows = parser.parse_comma_separated_list(
+                parser.Delimiter.SQUARE, lambda: _parse_int_list(parser)
+            )
+            props["shifts"] = _i64_array([v for r in rows for v in r])
         attrs = parser.parse_optional_attr_dict()
         parser.parse_punctuation(":")
         src_t = parser.parse_type()
@@ -1585,9 +1710,11 @@ class LoadWeightsOp(TileOp):
 class MvmOp(TileOp):
     """Compute mode: a bit-serial matrix-vector multiply on the macro.
 
-    With ``rows x cols`` the macro tile's sizes, ``x`` the input vector (``rows``
-    elements along the input tile's last dim) and ``y`` the output vector (``cols``
-    elements along the output tile's last dim)::
+    With ``rows x cols`` the macro tile's sizes, ``x`` the input vector (the
+    ``rows`` elements of the input tile in row-major order: the register's address
+    generator may gather a strided window, e.g. a ``C x R x S`` conv window out of
+    a halo'd input tile) and ``y`` the output vector (the ``cols`` elements of the
+    output tile in row-major order)::
 
         y[j] = (acc ? y[j] : 0) + sum_{r < rows} x[r] * macro[r0 + r, c0 + j]
 
@@ -1683,15 +1810,13 @@ class MvmOp(TileOp):
                         f"got {_space_text(t.space)}"
                     )
         rows, cols = w.sizes
-        if any(s != 1 for t in (x, w, y) for s in t.strides):
-            self._fail("mvm tiles must be contiguous (all strides 1)")
+        if any(s != 1 for s in w.strides):
+            self._fail("the macro tile must be contiguous (all strides 1)")
         for role, t, n in (("input", x, rows), ("output", y, cols)):
-            expect = (*(1,) * (len(t.sizes) - 1), n)
-            if t.sizes != expect:
+            if t.num_elements != n:
                 self._fail(
-                    f"{role} tile {_fmt(t.sizes)} must be a vector of "
-                    f"{n} elements along the last dim ({_fmt(expect)}) for a "
-                    f"{rows} x {cols} macro tile"
+                    f"{role} tile {_fmt(t.sizes)} has {t.num_elements} elements but "
+                    f"a {rows} x {cols} macro tile needs {n}"
                 )
         bits, per_cycle = _int(self.input_bits), _int(self.bits_per_cycle)
         xt, wt, yt = _elt(self.input), _elt(self.weights), _elt(self.output)
@@ -2693,6 +2818,86 @@ class BarrierOp(CimOp):
         return cls.create(properties=props, attributes=attrs)
 
 
+@irdl_op_definition
+class LaunchOp(IRDLOperation):
+    """Run a ``cim.program`` on host-side tensors (in a ``func.func``).
+
+    The operands bind, in order, to the program's off-chip arguments: same shapes
+    and element types (the host memrefs carry no memory space). The launch
+    completes when every stream of the program has finished.
+
+    ```
+    cim.launch @conv1(%x, %w, %y) : memref<1x3x8x8xf32>, memref<1x3x3x3x8xf32>,
+        memref<1x8x8x8xf32>
+    ```
+    """
+
+    name = "cim.launch"
+
+    callee = prop_def(FlatSymbolRefAttrConstr)
+    """The program."""
+    args = var_operand_def(MemRefType)
+    """The tensors bound to the program's arguments."""
+
+    def __init__(self, callee: str, args: Sequence[SSAValue | Operation]):
+        super().__init__(operands=[args], properties={"callee": SymbolRefAttr(callee)})
+
+    def program(self) -> ProgramOp | None:
+        found = SymbolTable.lookup_symbol(self, self.callee)
+        return found if isinstance(found, ProgramOp) else None
+
+    def verify_(self) -> None:
+        name = self.callee.root_reference.data
+        program = self.program()
+        if program is None:
+            raise VerifyException(f"cim.launch: no cim.program named @{name}")
+        params = program.args
+        if len(params) != len(self.args):
+            raise VerifyException(
+                f"cim.launch: @{name} takes {len(params)} tensors, got {len(self.args)}"
+            )
+        for i, (arg, param) in enumerate(zip(self.args, params, strict=True)):
+            at, pt = arg.type, param.type
+            assert isinstance(at, MemRefType) and isinstance(pt, MemRefType)
+            if (
+                tuple(at.get_shape()) != tuple(pt.get_shape())
+                or at.element_type != pt.element_type
+            ):
+                raise VerifyException(
+                    f"cim.launch: argument {i} of @{name} is {pt}, got {at}"
+                )
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_symbol_name(self.callee.root_reference.data)
+        printer.print_string("(")
+        printer.print_list(self.args, printer.print_operand)
+        printer.print_string(")")
+        printer.print_op_attributes(self.attributes)
+        if self.args:
+            printer.print_string(" : ")
+            printer.print_list([a.type for a in self.args], printer.print_attribute)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> LaunchOp:
+        callee = parser.parse_symbol_name()
+        args = parser.parse_comma_separated_list(
+            parser.Delimiter.PAREN, parser.parse_unresolved_operand
+        )
+        attrs = parser.parse_optional_attr_dict()
+        types: list[Attribute] = []
+        if args:
+            parser.parse_punctuation(":")
+            types = _parse_types(parser, len(args), "cim.launch arguments")
+        return cls.create(
+            operands=[
+                parser.resolve_operand(a, t) for a, t in zip(args, types, strict=True)
+            ],
+            properties={"callee": SymbolRefAttr(callee)},
+            attributes=attrs,
+        )
+
+
 SIMD_OPS: tuple[type[SimdOp], ...] = (
     SimdElementwiseOp,
     PoolOp,
@@ -2718,6 +2923,7 @@ Cim = Dialect(
         SendOp,
         RecvOp,
         BarrierOp,
+        LaunchOp,
     ],
     [PingPongType],
 )

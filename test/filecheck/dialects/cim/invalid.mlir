@@ -512,16 +512,16 @@ cim.program @p() arch "t" cores 2 shared [DRAM, GB] per_core [LB, IReg, Macro, O
 
 // -----
 
-// mvm: contiguous tiles
+// mvm: the macro tile is contiguous
 cim.program @p() arch "t" cores 2 shared [DRAM, GB] per_core [LB, IReg, Macro, OReg] macro Macro {
   %m = cim.alloc : memref<8x4xi8, "Macro">
   %ib = cim.alloc : memref<8xi8, "IReg">
   %ob = cim.alloc : memref<4xi32, "OReg">
   cim.core 0 {
-    cim.mvm %ib[0] [4] [2], %m[0, 0] [4, 4] -> %ob input_bits 8 bits_per_cycle 1 : memref<8xi8, "IReg">, memref<8x4xi8, "Macro"> -> memref<4xi32, "OReg">
+    cim.mvm %ib[0] [4] [2], %m[0, 0] [4, 2] [1, 2] -> %ob[0] [2] input_bits 8 bits_per_cycle 1 : memref<8xi8, "IReg">, memref<8x4xi8, "Macro"> -> memref<4xi32, "OReg">
   }
 }
-// CHECK: cim.mvm: mvm tiles must be contiguous (all strides 1)
+// CHECK: cim.mvm: the macro tile must be contiguous (all strides 1)
 
 // -----
 
@@ -534,7 +534,7 @@ cim.program @p() arch "t" cores 2 shared [DRAM, GB] per_core [LB, IReg, Macro, O
     cim.mvm %ib, %m[0, 0] [4, 4] -> %ob input_bits 8 bits_per_cycle 1 : memref<8xi8, "IReg">, memref<8x4xi8, "Macro"> -> memref<4xi32, "OReg">
   }
 }
-// CHECK: cim.mvm: input tile [8] must be a vector of 4 elements along the last dim ([4]) for a 4 x 4 macro tile
+// CHECK: cim.mvm: input tile [8] has 8 elements but a 4 x 4 macro tile needs 4
 
 // -----
 
