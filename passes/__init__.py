@@ -13,4 +13,12 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return MiredoDataflowPass
 
-    return {"miredo-dataflow": get_miredo_dataflow}
+    def get_convert_nest_to_cim() -> type[ModulePass]:
+        from miredo.passes.convert_nest_to_cim import ConvertNestToCimPass
+
+        return ConvertNestToCimPass
+
+    return {
+        "miredo-dataflow": get_miredo_dataflow,
+        "convert-nest-to-cim": get_convert_nest_to_cim,
+    }

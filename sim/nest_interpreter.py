@@ -38,7 +38,7 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute, Operation, SSAValue
 
-from miredo.dialects import nest
+from miredo.dialects import cim, nest
 from miredo.errors import MiredoError
 from miredo.sim import kernels
 
@@ -136,6 +136,7 @@ class NestInterpreter:
             nest.ReshapeOp: self._reshape,
             nest.TransposeOp: self._transpose,
             nest.ConcatOp: self._concat,
+            cim.LaunchOp: self._launch,
         }
 
     # ---- driver ------------------------------------------------------------ #
@@ -165,6 +166,18 @@ class NestInterpreter:
                 raise
             except (ValueError, TypeError, KeyError) as e:
                 raise MiredoError(f"{op.name} failed: {e}", where=_where(op)) from e
+
+    # ---- cim --------------------------------------------------------------- #
+
+    def _launch(self, op: Operation, env: Buffers) -> None:
+        """Run a lowered program on the launch's tensors (the functional simulator)."""
+        from miredo.sim.cim_exec import run_program
+
+        assert isinstance(op, cim.LaunchOp)
+        program = op.program()
+        if program is None:
+            raise MiredoError(f"no cim.program @{op.callee.root_reference.data}")
+        run_program(program, [env[a] for a in op.args])
 
     # ---- memref ------------------------------------------------------------ #
 

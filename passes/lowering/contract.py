@@ -1,0 +1,653 @@
+"""Lower one annotated ``nest.contract`` to a ``cim.program``.
+
+The program follows the dataflow attribute exactly (see
+``solver/evaluator.py`` for the semantics it implements):
+
+* every used level of every operand gets a buffer holding that operand's tile
+  there (``halves 2`` when the level is double-buffered for it), laid out as in
+  :mod:`miredo.passes.lowering.tiles`; the macro level is the macro itself;
+* the temporal loops become ``scf.for`` loops, outermost first, in every core
+  stream and, down to the innermost loop where a shared level moves data, in the
+  ``cim.global`` stream;
+* an edge parent -> child of an operand triggers at the innermost loop above the
+  child that is relevant to the operand (or once, before/after the nest): inputs
+  and weights are loaded at the start of that loop's body, outputs are written
+  back at its end; a partial-sum tile is read back from its parent on every
+  visit but the first, which starts from zero (``cim.simd fill``);
+* transfers from a shared level into per-core buffers are issued by
+  ``cim.global`` as one multicast with per-core windows (``shifts``); per-core
+  output tiles are gathered one core at a time;
+* weights reach the macro through ``cim.load_weights``, one ``rows x cols`` block
+  per combination of the weight loops kept in the macro, placed on a grid of
+  blocks; each innermost iteration is one ``cim.mvm`` per core;
+* ``cim.global`` and the cores meet at barriers around every transfer between a
+  shared and a per-core level: before the loads (the cores are done with the old
+  tile), after them (the new tile has arrived), before the write-backs (the tile
+  is complete) and after them (it may be overwritten).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+from xdsl.dialects.builtin import MemRefType, StringAttr
+from xdsl.ir import Attribute, Block, SSAValue
+from xdsl.ir.affine import AffineConstantExpr, AffineDimExpr, AffineExpr, AffineMap
+
+from miredo.dialects import cim
+from miredo.dialects.nest import ContractOp
+from miredo.errors import MiredoError
+from miredo.passes.lowering.builder import StreamBuilder
+from miredo.passes.lowering.tiles import (
+    Digit,
+    Expr,
+    Layout,
+    Radix,
+    TensorAxis,
+    build_radix,
+    layout,
+    offchip_layout,
+    region,
+    tensor_axes,
+)
+from miredo.solver.evaluator import output_psum_at, used_levels
+from miredo.solver.hardware import Arch
+from miredo.solver.mapping import Mapping
+from miredo.solver.workload import DIMS, OPERANDS, Layer
+
+PACKED_W_ORDER = ("N", "G", "C", "R", "S", "K")
+"""Dim order of packed weights in off-chip memory: rows (C, R, S) before columns (K)."""
+
+
+def packed_weight_shape(layer: Layer) -> tuple[str, ...]:
+    """The dims of the packed weight tensor (the weight-relevant ones, in order)."""
+    return tuple(d for d in PACKED_W_ORDER if d in layer.relevant["W"])
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One parent -> child edge of an operand (``solver.evaluator.Transfer``)."""
+
+    operand: str
+    parent: str
+    child: str
+    slot: int | None
+    """Trigger slot (``None``: once, before the nest for loads, after for stores)."""
+
+
+@dataclass
+class _Buffer:
+    value: SSAValue
+    layout: Layout
+    double: bool
+    per_core: bool
+
+
+@dataclass
+class ContractLowering:
+    """Everything needed to emit one contraction's program."""
+
+    op: ContractOp
+    layer: Layer
+    arch: Arch
+    mapping: Mapping
+    radix: Radix = field(init=False)
+    axes: dict[str, list[TensorAxis]] = field(init=False)
+    edges: list[Edge] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.radix = build_radix(self.layer, self.arch, self.mapping)
+        self.idx = self.arch.level_index
+        self.loops = self.mapping.temporal
+        self.active = [i for i, lp in enumerate(self.loops) if lp.factor > 1]
+        self.n_cores = self.radix.active_cores
+        self._check_supported()
+        shapes = {
+            "I": _shape(self.op.input),
+            "O": _shape(self.op.output),
+        }
+        self.axes = {
+            op: tensor_axes(self.op.access(op), shapes[op], self.layer) for op in "IO"
+        }
+        self.axes["W"] = [
+            TensorAxis("digits", self.layer.dims[d], ((d, 1),))
+            for d in packed_weight_shape(self.layer)
+        ]
+        self.edges = self._edges()
+
+    # ------------------------------------------------------------------ checks
+    def _check_supported(self) -> None:
+        layer, arch, m = self.layer, self.arch, self.mapping
+        red = layer.reduction
+        for ax in arch.array_axes:
+            for lp in m.spatial.get(ax.name, ()):
+                if lp.factor == 1:
+                    continue
+                ok = lp.dim in red and lp.dim in layer.relevant["W"]
+                ok = ok or (
+                    lp.dim in layer.relevant["W"]
+                    and lp.dim in layer.relevant["O"]
+                    and lp.dim not in layer.relevant["I"]
+                )
+                if not ok:
+                    raise MiredoError(
+                        f"the macro axis '{ax.name}' unrolls {lp.dim}, which a CIM "
+                        "macro cannot compute (rows hold reduction dims, columns "
+                        "output channels)",
+                        layer.name,
+                    )
+        for lp in m.spatial.get(arch.cores_axis.name, ()):
+            if lp.factor > 1 and lp.dim in red:
+                raise MiredoError(
+                    f"the mapping splits the reduction dim {lp.dim} across cores; "
+                    "cross-core partial-sum accumulation is not lowered yet",
+                    layer.name,
+                )
+        w = used_levels(arch, m, "W")
+        if len(w) >= 2 and not arch.level(w[-2]).per_core:
+            raise MiredoError(
+                f"weights reach the macro straight from the shared level '{w[-2]}'; "
+                "the lowering needs a per-core level in between",
+                layer.name,
+            )
+
+    # ------------------------------------------------------------------ model
+    def _edges(self) -> list[Edge]:
+        out: list[Edge] = []
+        for op in OPERANDS:
+            rel = self.layer.relevant[op]
+            used = used_levels(self.arch, self.mapping, op)
+            lvl = [self.idx[n] for n in self.mapping.level_of[op]]
+            for p, c in pairwise(used):
+                ci = self.idx[c]
+                trig = [
+                    i for i in self.active if lvl[i] < ci and self.loops[i].dim in rel
+                ]
+                out.append(Edge(op, p, c, max(trig) if trig else None))
+        return out
+
+    def per_core(self, level: str) -> bool:
+        return self.arch.level(level).per_core
+
+    def varying(self, op: str, level: str) -> frozenset[Digit]:
+        """Digits spanned by ``op``'s tile at ``level``."""
+        m = self.idx[level]
+        lvl = self.mapping.level_of[op]
+        shared = not self.per_core(level)
+        out: set[Digit] = set()
+        for d in self.layer.relevant[op]:
+            for dg in self.radix.digits[d]:
+                if (
+                    dg.kind == "array"
+                    or (dg.kind == "core" and shared)
+                    or (dg.kind == "loop" and self.idx[lvl[dg.slot]] >= m)
+                ):
+                    out.add(dg)
+        return frozenset(out)
+
+    def layout_of(self, op: str, level: str) -> Layout:
+        if level == self.arch.outermost:
+            return offchip_layout(self.radix, self.axes[op])
+        return layout(self.radix, self.axes[op], self.varying(op, level), self.layer)
+
+    def vector_layout(self, op: str) -> Layout:
+        """The elements one MVM reads (I), writes (O) or one block holds (W)."""
+        array = frozenset(
+            dg
+            for d in self.layer.relevant[op]
+            for dg in self.radix.digits[d]
+            if dg.kind == "array"
+        )
+        return layout(self.radix, self.axes[op], array, self.layer)
+
+    def bits(self, op: str, level: str) -> int:
+        prec = self.arch.precision
+        if op == "I":
+            return prec.input
+        if op == "W":
+            return prec.weight
+        psum = output_psum_at(self.layer, self.arch, self.mapping, level)
+        return prec.psum if psum else prec.output
+
+    def macro_blocks(self) -> tuple[list[int], int, int, int, int]:
+        """Weight loops kept in the macro, block rows/cols used and the grid."""
+        macro = self.arch.macro.level
+        w_lvl = self.mapping.level_of["W"]
+        slots = [
+            i
+            for i in self.active
+            if w_lvl[i] == macro and self.loops[i].dim in self.layer.relevant["W"]
+        ]
+        ru = math.prod(
+            dg.factor
+            for d in self.layer.reduction
+            for dg in self.radix.digits[d]
+            if dg.kind == "array"
+        )
+        cu = math.prod(
+            dg.factor
+            for d in DIMS
+            if d not in self.layer.reduction
+            for dg in self.radix.digits[d]
+            if dg.kind == "array"
+        )
+        nr, nc = self.arch.macro.rows // ru, self.arch.macro.cols // cu
+        n_blocks = math.prod(self.loops[i].factor for i in slots)
+        if n_blocks > nr * nc:
+            raise MiredoError(
+                f"the macro holds {n_blocks} weight blocks of {ru}x{cu} but only "
+                f"{nr}x{nc} fit on its {self.arch.macro.rows}x{self.arch.macro.cols} "
+                "array",
+                self.layer.name,
+            )
+        return slots, ru, cu, nr, nc
+
+
+def _shape(value: SSAValue) -> tuple[int, ...]:
+    t = value.type
+    assert isinstance(t, MemRefType)
+    return tuple(t.get_shape())
+
+
+# --------------------------------------------------------------------------- #
+# Program emission
+# --------------------------------------------------------------------------- #
+
+
+def lower_contract(
+    low: ContractLowering, sym_name: str, arg_types: list[Attribute]
+) -> cim.ProgramOp:
+    """The ``cim.program`` of one contraction; args are (I, packed W, O)."""
+    arch, layer = low.arch, low.layer
+    shared = [lv.name for lv in arch.levels if not lv.per_core]
+    per_core = [lv.name for lv in arch.levels if lv.per_core]
+    dram = arch.outermost
+    program = cim.ProgramOp(
+        sym_name,
+        arg_types,
+        arch=arch.name,
+        cores=arch.n_cores,
+        shared=shared,
+        per_core=per_core,
+        macro=arch.macro.level,
+        arg_bits=[low.bits("I", dram), low.bits("W", dram), low.bits("O", dram)],
+        node=layer.name,
+    )
+    elts = {op: _elt(v) for op, v in zip("IWO", program.args, strict=True)}
+    buffers: dict[tuple[str, str], _Buffer] = {}
+    for op, arg in zip("IWO", program.args, strict=True):
+        buffers[(dram, op)] = _Buffer(arg, low.layout_of(op, dram), False, False)
+    for op in OPERANDS:
+        for level in used_levels(arch, low.mapping, op)[1:]:
+            double = (level, op) in low.mapping.double_buffer
+            if level == arch.macro.level:
+                lay = Layout(())
+                shape = (arch.macro.rows, arch.macro.cols)
+            else:
+                lay = low.layout_of(op, level)
+                shape = lay.shape
+            alloc = cim.AllocOp(
+                MemRefType(elts[op], shape, memory_space=StringAttr(level)),
+                halves=2 if double else None,
+                bits=low.bits(op, level),
+                node=layer.name,
+            )
+            program.add(alloc)
+            buffers[(level, op)] = _Buffer(
+                alloc.result, lay, double, arch.level(level).per_core
+            )
+    emitter = _Emitter(low, buffers)
+    global_block = Block()
+    emitter.emit_stream(StreamBuilder(global_block, None), None)
+    program.add(cim.GlobalOp(global_block, node=layer.name))
+    for core in range(low.n_cores):
+        block = Block()
+        emitter.emit_stream(StreamBuilder(block, low.radix.core_digits(core)), core)
+        program.add(cim.CoreOp(core, block, node=layer.name))
+    return program
+
+
+def _elt(value: SSAValue) -> Attribute:
+    t = value.type
+    assert isinstance(t, MemRefType)
+    return t.element_type
+
+
+class _Emitter:
+    """Emits the streams of one contraction program."""
+
+    def __init__(self, low: ContractLowering, buffers: dict[tuple[str, str], _Buffer]):
+        self.low = low
+        self.buffers = buffers
+        self.node = low.layer.name
+        arch = low.arch
+        self.macro = arch.macro.level
+        # which slots have cross (shared <-> per-core) transfers, and the depth of
+        # the global stream
+        self.global_slots: set[int | None] = set()
+        self.cross_loads: set[int | None] = set()
+        self.cross_stores: set[int | None] = set()
+        for e in low.edges:
+            ps, cs = low.per_core(e.parent), low.per_core(e.child)
+            if not ps:
+                self.global_slots.add(e.slot)
+                if cs:
+                    if e.operand == "O":
+                        self.cross_stores.add(e.slot)
+                    if e.operand != "O" or self._may_read_back(e):
+                        self.cross_loads.add(e.slot)
+        slots = [s for s in self.global_slots if s is not None]
+        self.global_depth = max(slots) if slots else -1
+        self.barrier_ids: dict[tuple[str, int | None], int] = {}
+
+    # ------------------------------------------------------------------ helpers
+    def _barrier(self, b: StreamBuilder, kind: str, slot: int | None) -> None:
+        key = (kind, slot)
+        if key not in self.barrier_ids:
+            self.barrier_ids[key] = len(self.barrier_ids)
+        b.add(cim.BarrierOp(self.barrier_ids[key], node=self.node))
+
+    def _may_read_back(self, e: Edge) -> bool:
+        return bool(self._irrelevant_above(e))
+
+    def _irrelevant_above(self, e: Edge) -> list[int]:
+        """Active loops at or above the trigger that the operand ignores (a tile
+        revisited across them: partial sums for O)."""
+        if e.slot is None:
+            return []
+        rel = self.low.layer.relevant[e.operand]
+        return [
+            i
+            for i in self.low.active
+            if i <= e.slot and self.low.loops[i].dim not in rel
+        ]
+
+    def _view(self, b: StreamBuilder, level: str, op: str) -> SSAValue:
+        buf = self.buffers[(level, op)]
+        if not buf.double:
+            return buf.value
+        return b.views[(level, op)]
+
+    def _select_halves(
+        self, b: StreamBuilder, slot: int | None, core: int | None
+    ) -> None:
+        """At a trigger slot, pick the current half of every double-buffered child."""
+        for e in self.low.edges:
+            if e.slot != slot:
+                continue
+            buf = self.buffers[(e.child, e.operand)]
+            if not buf.double:
+                continue
+            if core is None and buf.per_core and self.low.per_core(e.parent):
+                continue
+            if core is not None and not buf.per_core:
+                continue
+            counter = Expr()
+            if slot is not None:
+                weight = 1
+                for i in reversed([s for s in self.low.active if s <= slot]):
+                    counter = counter + Expr.iv(i, weight)
+                    weight *= self.low.loops[i].factor
+            half = b.add(
+                cim.SelectHalfOp(buf.value, b.index_value(counter), node=self.node)
+            )
+            b.views[(e.child, e.operand)] = half.results[0]
+
+    def _tile(
+        self, b: StreamBuilder, value: SSAValue, offsets: tuple[Expr, ...], piece
+    ) -> cim.Tile:
+        return cim.Tile.of(
+            value, [b.index(o) for o in offsets], piece.sizes, piece.strides
+        )
+
+    # ------------------------------------------------------------------ streams
+    def emit_stream(self, b: StreamBuilder, core: int | None) -> None:
+        self._load_phase(b, None, core)
+        self._nest(b, 0, core)
+        self._store_phase(b, None, core)
+
+    def _nest(self, b: StreamBuilder, k: int, core: int | None) -> None:
+        active = self.low.active
+        if core is None and (k >= len(active) or active[k] > self.global_depth):
+            return
+        if k == len(active):
+            self._mvm(b)
+            return
+        slot = active[k]
+        with b.loop(slot, self.low.loops[slot].factor):
+            self._load_phase(b, slot, core)
+            self._nest(b, k + 1, core)
+            self._store_phase(b, slot, core)
+
+    # ------------------------------------------------------------------ phases
+    def _edges_at(self, slot: int | None, *, store: bool) -> list[Edge]:
+        es = [e for e in self.low.edges if e.slot == slot]
+        if store:
+            return [e for e in reversed(es) if e.operand == "O"]
+        return es
+
+    def _load_phase(self, b: StreamBuilder, slot: int | None, core: int | None) -> None:
+        low = self.low
+        is_global = core is None
+        self._select_halves(b, slot, core)
+        edges = self._edges_at(slot, store=False)
+        cross = slot in self.cross_loads
+        # shared -> shared first, then the barrier, then shared -> per-core
+        if is_global:
+            for e in edges:
+                if not low.per_core(e.parent) and not low.per_core(e.child):
+                    self._load(b, e, core)
+        if cross:
+            self._barrier(b, "before-load", slot)
+        if is_global:
+            for e in edges:
+                if not low.per_core(e.parent) and low.per_core(e.child):
+                    self._load(b, e, core)
+        if cross:
+            self._barrier(b, "after-load", slot)
+        if not is_global:
+            for e in edges:
+                if low.per_core(e.parent) or (
+                    e.operand == "O" and low.per_core(e.child)
+                ):
+                    self._load(b, e, core)
+
+    def _store_phase(
+        self, b: StreamBuilder, slot: int | None, core: int | None
+    ) -> None:
+        low = self.low
+        is_global = core is None
+        edges = self._edges_at(slot, store=True)
+        cross = slot in self.cross_stores
+        if not is_global:
+            for e in edges:
+                if low.per_core(e.parent):
+                    self._store(b, e, core)
+        if cross:
+            self._barrier(b, "before-store", slot)
+        if is_global:
+            for e in edges:
+                if not low.per_core(e.parent) and low.per_core(e.child):
+                    self._store(b, e, core)
+        if cross:
+            self._barrier(b, "after-store", slot)
+        if is_global:
+            for e in edges:
+                if not low.per_core(e.parent) and not low.per_core(e.child):
+                    self._store(b, e, core)
+
+    # ------------------------------------------------------------------ transfers
+    def _load(self, b: StreamBuilder, e: Edge, core: int | None) -> None:
+        """Issue this stream's part of a load of edge ``e``."""
+        if e.operand == "W" and e.child == self.macro:
+            self._load_weights(b, e)
+            return
+        if e.operand != "O":
+            self._dma_down(b, e, core)
+            return
+        # partial sums: zero on the first visit, read back on the others
+        irrelevant = self._irrelevant_above(e)
+        child_stream_is_me = self.low.per_core(e.child) == (core is not None)
+        dma_stream_is_me = self.low.per_core(e.parent) == (core is not None)
+        if not irrelevant:
+            if child_stream_is_me:
+                self._fill(b, e)
+            return
+        first = Expr()
+        for i in irrelevant:
+            first = first + Expr.iv(i)
+        with b.if_zero(first) as (then_b, else_b):
+            if child_stream_is_me:
+                with b.into(then_b):
+                    self._fill(b, e)
+            if dma_stream_is_me:
+                with b.into(else_b):
+                    self._dma_down(b, e, core)
+
+    def _fill(self, b: StreamBuilder, e: Edge) -> None:
+        view = self._view(b, e.child, "O")
+        b.add(
+            cim.SimdElementwiseOp(
+                "fill", [], cim.Tile.of(view), value=0.0, node=self.node
+            )
+        )
+
+    def _dma_down(self, b: StreamBuilder, e: Edge, core: int | None) -> None:
+        """Parent -> child copy of ``e``'s tile (a multicast from cim.global when
+        the child is per-core and the parent shared)."""
+        low = self.low
+        src = self.buffers[(e.parent, e.operand)]
+        dst = self.buffers[(e.child, e.operand)]
+        src_v, dst_v = (
+            self._view(b, e.parent, e.operand),
+            self._view(b, e.child, e.operand),
+        )
+        pieces = region(src.layout, dst.layout)
+        multicast = core is None and dst.per_core
+        pad = e.operand == "I" and any(a.axis.kind == "halo" for a in dst.layout.axes)
+        for piece in pieces:
+            dst_tile = cim.Tile.of(dst_v, list(piece.small_offsets), piece.small_sizes)
+            if not multicast:
+                b.add(
+                    cim.DmaOp(
+                        self._tile(b, src_v, piece.offsets, piece),
+                        dst_tile,
+                        zero_pad=pad,
+                        node=self.node,
+                    )
+                )
+                continue
+            cores = list(range(low.n_cores))
+            shifts = [
+                [o.core_part(low.radix.core_digits(c)) for o in piece.offsets]
+                for c in cores
+            ]
+            base = tuple(o.without_cores() for o in piece.offsets)
+            b.add(
+                cim.DmaOp(
+                    self._tile(b, src_v, base, piece),
+                    dst_tile,
+                    cores=cores,
+                    shifts=shifts if any(any(r) for r in shifts) else None,
+                    zero_pad=pad,
+                    node=self.node,
+                )
+            )
+
+    def _store(self, b: StreamBuilder, e: Edge, core: int | None) -> None:
+        """Child -> parent write-back of an output tile."""
+        low = self.low
+        src = self.buffers[(e.child, "O")]
+        dst = self.buffers[(e.parent, "O")]
+        src_v, dst_v = self._view(b, e.child, "O"), self._view(b, e.parent, "O")
+        pieces = region(dst.layout, src.layout)
+        gather = core is None and src.per_core
+        for piece in pieces:
+            src_tile = cim.Tile.of(src_v, list(piece.small_offsets), piece.small_sizes)
+            if not gather:
+                b.add(
+                    cim.DmaOp(
+                        src_tile,
+                        self._tile(b, dst_v, piece.offsets, piece),
+                        node=self.node,
+                    )
+                )
+                continue
+            for c in range(low.n_cores):
+                digits = low.radix.core_digits(c)
+                offs = tuple(o.bind_core(digits) for o in piece.offsets)
+                b.add(
+                    cim.DmaOp(
+                        src_tile,
+                        self._tile(b, dst_v, offs, piece),
+                        cores=[c],
+                        node=self.node,
+                    )
+                )
+
+    # ------------------------------------------------------------------ macro
+    def _block_offsets(
+        self, b: StreamBuilder, slots: list[int], ru: int, cu: int, nr: int
+    ) -> tuple[int | SSAValue, int | SSAValue]:
+        """Row and column of the current block on the macro's block grid."""
+        if not slots:
+            return 0, 0
+        index: AffineExpr = AffineConstantExpr(0)
+        weight = 1
+        for k in reversed(range(len(slots))):
+            index = index + AffineDimExpr(k) * weight
+            weight *= self.low.loops[slots[k]].factor
+        if weight <= nr:
+            row = AffineMap(len(slots), 0, (index * ru,))
+            return b.apply(row, slots), 0
+        row = AffineMap(len(slots), 0, ((index % nr) * ru,))
+        col = AffineMap(len(slots), 0, ((index // nr) * cu,))
+        return b.apply(row, slots), b.apply(col, slots)
+
+    def _load_weights(self, b: StreamBuilder, e: Edge) -> None:
+        slots, ru, cu, nr, _ = self.low.macro_blocks()
+        src = self.buffers[(e.parent, "W")]
+        src_v = self._view(b, e.parent, "W")
+        macro = self.buffers[(self.macro, "W")].value
+        vec = self.low.vector_layout("W")
+
+        def body(k: int) -> None:
+            if k < len(slots):
+                with b.loop(slots[k], self.low.loops[slots[k]].factor):
+                    body(k + 1)
+                return
+            (piece,) = region(src.layout, vec)
+            r0, c0 = self._block_offsets(b, slots, ru, cu, nr)
+            b.add(
+                cim.LoadWeightsOp(
+                    self._tile(b, src_v, piece.offsets, piece),
+                    cim.Tile.of(macro, [r0, c0], [ru, cu]),
+                    node=self.node,
+                )
+            )
+
+        body(0)
+
+    def _mvm(self, b: StreamBuilder) -> None:
+        low = self.low
+        arch = low.arch
+        slots, ru, cu, nr, _ = low.macro_blocks()
+        i_lvl, o_lvl = arch.innermost("I"), arch.innermost("O")
+        ibuf, obuf = self.buffers[(i_lvl, "I")], self.buffers[(o_lvl, "O")]
+        (ip,) = region(ibuf.layout, low.vector_layout("I"))
+        (op_,) = region(obuf.layout, low.vector_layout("O"))
+        r0, c0 = self._block_offsets(b, slots, ru, cu, nr)
+        macro = self.buffers[(self.macro, "W")].value
+        b.add(
+            cim.MvmOp(
+                self._tile(b, self._view(b, i_lvl, "I"), ip.offsets, ip),
+                cim.Tile.of(macro, [r0, c0], [ru, cu]),
+                self._tile(b, self._view(b, o_lvl, "O"), op_.offsets, op_),
+                input_bits=arch.precision.input,
+                bits_per_cycle=arch.macro.input_bits_per_cycle,
+                acc=True,
+                node=self.node,
+            )
+        )
