@@ -14,6 +14,7 @@ miredo-opt --miredo-dataflow="arch=table4 objective=edp time-limit=30" model.onn
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from xdsl.context import Context
@@ -90,24 +91,54 @@ class MiredoDataflowPass(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         from miredo.solver.hardware import load_arch
-        from miredo.solver.mip import solve_layer
 
-        arch = load_arch(self.arch)
-        solved: dict[str, Solution] = {}
-        for contract in [o for o in op.walk() if isinstance(o, ContractOp)]:
-            layer = layer_of(contract)
-            key = layer.signature()
-            if key not in solved:
-                solved[key] = solve_layer(
-                    layer,
-                    arch,
-                    objective=self.objective,
-                    mapper=self.mapper,
-                    solver=self.solver,
-                    time_limit=self.time_limit,
-                    workers=self.workers,
-                    gap_limit=self.gap_limit,
-                )
-            contract.attributes["dataflow"] = dataflow_attr(
-                solved[key], arch, self.objective
+        annotate(
+            op,
+            load_arch(self.arch),
+            objective=self.objective,
+            mapper=self.mapper,
+            solver=self.solver,
+            time_limit=self.time_limit,
+            workers=self.workers,
+            gap_limit=self.gap_limit,
+        )
+
+
+def annotate(
+    module: ModuleOp,
+    arch: Arch,
+    *,
+    objective: str = "edp",
+    mapper: str = "miredo",
+    solver: str = "cpsat",
+    time_limit: float = 30,
+    workers: int = 2,
+    gap_limit: float = 0.01,
+    on_layer: Callable[[ContractOp, Solution, bool], None] | None = None,
+) -> list[tuple[ContractOp, Solution]]:
+    """Solve and annotate every contraction of ``module``; identical layers are
+    solved once. ``on_layer(op, solution, reused)`` is called after each one."""
+    from miredo.solver.mip import solve_layer
+
+    solved: dict[str, Solution] = {}
+    out: list[tuple[ContractOp, Solution]] = []
+    for contract in [o for o in module.walk() if isinstance(o, ContractOp)]:
+        layer = layer_of(contract)
+        key = layer.signature()
+        reused = key in solved
+        if not reused:
+            solved[key] = solve_layer(
+                layer,
+                arch,
+                objective=objective,
+                mapper=mapper,
+                solver=solver,
+                time_limit=time_limit,
+                workers=workers,
+                gap_limit=gap_limit,
             )
+        contract.attributes["dataflow"] = dataflow_attr(solved[key], arch, objective)
+        out.append((contract, solved[key]))
+        if on_layer is not None:
+            on_layer(contract, solved[key], reused)
+    return out

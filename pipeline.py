@@ -1,0 +1,199 @@
+"""The end-to-end compile: ONNX -> ``nest`` -> MIREDO dataflow -> ``cim`` -> outputs.
+
+:func:`compile_model` runs the stages in memory; :func:`write_outputs` writes the
+results into an output directory, all or nothing: every file is written into a
+staging directory first and moved into place only once all of them exist.
+
+Files written (see ``README.md``): ``nest.mlir``, ``annotated.mlir``,
+``cim.mlir``, ``program.json``, ``program.s``, ``report.json``, ``report.md``
+and the plots ``latency.png`` and ``energy.png`` used by the markdown report.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp, StringAttr
+
+from miredo.errors import MiredoError
+from miredo.solver.hardware import Arch
+from miredo.solver.mip import Solution
+
+
+@dataclass(frozen=True)
+class CompileOptions:
+    """Options of :func:`compile_model` (those of ``miredo-dataflow``)."""
+
+    arch: str = "table4"
+    objective: str = "edp"
+    mapper: str = "miredo"
+    solver: str = "cpsat"
+    time_limit: float = 30
+    workers: int = 2
+    gap_limit: float = 0.01
+
+
+@dataclass
+class CompileResult:
+    """Everything a compile produced."""
+
+    model: str
+    arch: Arch
+    options: CompileOptions
+    nest_text: str
+    annotated_text: str
+    module: ModuleOp
+    """The lowered module (host function + programs)."""
+    solutions: list[tuple[str, str, Solution, bool]] = field(default_factory=list)
+    """(node, op kind, solution, reused from an identical layer) per contraction."""
+    simd_ops: list[tuple[str, str]] = field(default_factory=list)
+    """(node, op name) of every op lowered to the SIMD units."""
+    times: dict[str, float] = field(default_factory=dict)
+    """Wall time of each stage in seconds."""
+
+
+def compile_model(
+    model: str | os.PathLike[str],
+    options: CompileOptions,
+    *,
+    on_layer: Callable[[str, Solution, bool], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> CompileResult:
+    """Import, map, annotate and lower ``model``.
+
+    ``on_start(n)`` is called with the number of contractions before solving and
+    ``on_layer(node, solution, reused)`` after each one (progress reporting).
+    """
+    from miredo.dialects import nest
+    from miredo.frontends.onnx import import_onnx_file
+    from miredo.passes.convert_nest_to_cim import ConvertNestToCimPass
+    from miredo.passes.miredo_dataflow import annotate
+    from miredo.solver.hardware import load_arch
+
+    times: dict[str, float] = {}
+    arch = load_arch(options.arch)
+    t0 = time.perf_counter()
+    module = import_onnx_file(str(model))
+    # by-name weights must resolve wherever the outputs are used from
+    module.attributes["nest.source"] = StringAttr(str(Path(model).resolve()))
+    nest_text = str(module)
+    times["import"] = time.perf_counter() - t0
+
+    contracts = [o for o in module.walk() if isinstance(o, nest.ContractOp)]
+    simd_ops = [
+        (o.node.data, o.name)
+        for o in module.walk()
+        if isinstance(
+            o,
+            nest.ElementwiseOp
+            | nest.PoolOp
+            | nest.SoftmaxOp
+            | nest.LayerNormOp
+            | nest.ReduceOp,
+        )
+    ]
+    if on_start is not None:
+        on_start(len(contracts))
+    t0 = time.perf_counter()
+
+    def layer_done(op: nest.ContractOp, sol: Solution, reused: bool) -> None:
+        if on_layer is not None:
+            on_layer(op.node.data, sol, reused)
+
+    solved = annotate(
+        module,
+        arch,
+        objective=options.objective,
+        mapper=options.mapper,
+        solver=options.solver,
+        time_limit=options.time_limit,
+        workers=options.workers,
+        gap_limit=options.gap_limit,
+        on_layer=layer_done,
+    )
+    times["dataflow"] = time.perf_counter() - t0
+    annotated_text = str(module)
+
+    t0 = time.perf_counter()
+    ConvertNestToCimPass(arch=options.arch).apply(Context(), module)
+    module.verify()
+    times["lower"] = time.perf_counter() - t0
+    return CompileResult(
+        model=str(model),
+        arch=arch,
+        options=options,
+        nest_text=nest_text,
+        annotated_text=annotated_text,
+        module=module,
+        solutions=[
+            (op.node.data, op.kind.data, sol, _reused(solved, k))
+            for k, (op, sol) in enumerate(solved)
+        ],
+        simd_ops=simd_ops,
+        times=times,
+    )
+
+
+def _reused(solved: list, k: int) -> bool:
+    sol = solved[k][1]
+    return any(s is sol for _, s in solved[:k])
+
+
+# --------------------------------------------------------------------------- #
+# Output directory
+# --------------------------------------------------------------------------- #
+
+
+def write_outputs(result: CompileResult, outdir: str | os.PathLike[str]) -> list[Path]:
+    """Write all outputs into ``outdir`` (created if needed), all or nothing."""
+    from miredo.report import build_report, render_markdown, write_plots
+    from miredo.tools.cim_emit import emit
+
+    out = Path(outdir)
+    if out.exists() and not out.is_dir():
+        raise MiredoError("exists and is not a directory", str(out))
+    out.mkdir(parents=True, exist_ok=True)
+    if not os.access(out, os.W_OK):
+        raise MiredoError("output directory is not writable", str(out))
+    stage = Path(tempfile.mkdtemp(prefix=".miredo-", dir=out))
+    try:
+        t0 = time.perf_counter()
+        (stage / "nest.mlir").write_text(result.nest_text)
+        (stage / "annotated.mlir").write_text(result.annotated_text)
+        with open(stage / "cim.mlir", "w") as f:
+            f.write(str(result.module))
+            f.write("\n")
+        with open(stage / "program.s", "w") as f:
+            emit(result.module, "asm", f)
+        with open(stage / "program.json", "w") as f:
+            emit(result.module, "json", f)
+        result.times["emit"] = time.perf_counter() - t0
+        report = build_report(result)
+        import json
+
+        (stage / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+        plots = write_plots(report, stage)
+        (stage / "report.md").write_text(render_markdown(report, plots))
+        written: list[Path] = []
+        for item in sorted(stage.iterdir()):
+            target = out / item.name
+            os.replace(item, target)
+            written.append(target)
+        return written
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def report_of(result: CompileResult) -> dict[str, Any]:
+    """The ``report.json`` content of a compile (see :mod:`miredo.report`)."""
+    from miredo.report import build_report
+
+    return build_report(result)
