@@ -1,0 +1,62 @@
+// RUN: miredo-opt %s --convert-nest-to-cim=arch=tiny | filecheck %s
+// RUN: miredo-opt %s --convert-nest-to-cim=arch=tiny | miredo-opt | filecheck %s
+// RUN: not miredo-opt %s --convert-nest-to-cim=arch=small 2>&1 | filecheck %s --check-prefix=WRONGARCH
+// RUN: sed -e 's/dataflow = #nest.dataflow<[^>]*>//' -e 's/ {}//' %s | not miredo-opt --convert-nest-to-cim=arch=tiny 2>&1 | filecheck %s --check-prefix=NOATTR
+
+// A 1x1 conv, K=2 C=2 P=4 Q=4, mapped on the tiny arch: P split over the 2 cores
+// below a temporal P loop, C on the macro rows, K on its columns; I and O bypass
+// the global buffer, O keeps partial tiles of P2 x Q2 in LB.
+
+func.func @conv(%x: memref<1x2x4x4xf32>, %w: memref<2x2x1x1xf32>, %y: memref<1x2x4x4xf32>) {
+  nest.contract "conv1" conv dims<N=1, G=1, K=2, C=2, P=4, Q=4, R=1, S=1> stride [1, 1] dilation [1, 1] pad [0, 0, 0, 0] ins(%x[n, g * 2 + c, p, q], %w[g * 2 + k, c, r, s]) outs(%y[n, g * 2 + k, p, q]) {dataflow = #nest.dataflow<arch "tiny", mapper miredo, objective latency, spatial {cores = [P:2], rows = [C:2], cols = [K:2]}, temporal [Q:2, Q:2, P:2], levels {I = [DRAM, DRAM, DRAM], W = [Macro, Macro, Macro], O = [DRAM, LB, LB]}, bypass {I = [GB], W = [GB], O = [GB]}, double_buffer [LB:I, LB:O, IReg:I, OReg:O], latency 36, energy 3916.0, edp 140976.0, status optimal, gap 0.0>} : memref<1x2x4x4xf32>, memref<2x2x1x1xf32> -> memref<1x2x4x4xf32>
+  func.return
+}
+
+// Host: weights packed to G, C, R, S, K, then one launch.
+// CHECK:      nest.reshape "conv1.pack" ins(%w) outs(%[[R:.*]]) : memref<2x2x1x1xf32> -> memref<1x2x2x1x1xf32>
+// CHECK-NEXT: %[[P:.*]] = memref.alloc() : memref<1x2x1x1x2xf32>
+// CHECK-NEXT: nest.transpose "conv1.pack" perm [0, 2, 3, 4, 1] ins(%[[R]]) outs(%[[P]])
+// CHECK-NEXT: cim.launch @conv1(%x, %[[P]], %y)
+
+// One buffer per used level and operand; ping-pong where double-buffered.
+// CHECK:      cim.program "conv1" @conv1({{.*}}) arch "tiny" cores 2 shared [DRAM, GB] per_core [LB, IReg, Macro, OReg] macro Macro arg_bits [4, 4, 4] {{[{]$}}
+// CHECK-NEXT:   %[[LBI:.*]] = cim.alloc "conv1" halves 2 bits 4 : memref<1x2x1x1xf32, "LB">
+// CHECK-NEXT:   %[[IREG:.*]] = cim.alloc "conv1" halves 2 bits 4 : memref<1x2x1x1xf32, "IReg">
+// CHECK-NEXT:   %[[LBW:.*]] = cim.alloc "conv1" bits 4 : memref<1x2x1x1x2xf32, "LB">
+// CHECK-NEXT:   %[[MACRO:.*]] = cim.alloc "conv1" bits 4 : memref<2x2xf32, "Macro">
+// CHECK-NEXT:   %[[LBO:.*]] = cim.alloc "conv1" halves 2 bits 4 : memref<1x2x2x2xf32, "LB">
+// CHECK-NEXT:   %[[OREG:.*]] = cim.alloc "conv1" halves 2 bits 8 : memref<1x2x1x1xf32, "OReg">
+
+// The global stream: weights multicast once, inputs multicast per (Q, Q, P)
+// iteration with each core's own window, outputs gathered per outer Q.
+// CHECK:      cim.global "conv1" {{[{]$}}
+// CHECK-NEXT:   cim.barrier "conv1" 0
+// CHECK-NEXT:   cim.dma "conv1" %{{.*}} -> %[[LBW]] cores [0, 1]
+// CHECK-NEXT:   cim.barrier "conv1" 1
+// CHECK:        scf.for %[[Q0:.*]] = %{{.*}} to %{{.*}} step
+// CHECK:          cim.select_half "conv1" %[[LBO]], %{{.*}}
+// CHECK:          scf.for
+// CHECK:            scf.for
+// CHECK:              cim.select_half "conv1" %[[LBI]]
+// CHECK-NEXT:         cim.barrier "conv1" 2
+// CHECK:              cim.dma "conv1" %{{.*}}[0, 0, %{{.*}}, %{{.*}}] [1, 2, 1, 1] -> %{{.*}} cores [0, 1] shifts {{\[\[}}0, 0, 0, 0], [0, 0, 1, 0]]
+// CHECK-NEXT:         cim.barrier "conv1" 3
+// CHECK:          cim.barrier "conv1" 4
+// CHECK:          cim.dma "conv1" %{{.*}} -> %{{.*}}[0, 0, 0, %{{.*}}] [1, 2, 2, 2] [1, 1, 2, 1] cores [0]
+// CHECK-NEXT:     cim.dma "conv1" %{{.*}} -> %{{.*}}[0, 0, 1, %{{.*}}] [1, 2, 2, 2] [1, 1, 2, 1] cores [1]
+// CHECK-NEXT:     cim.barrier "conv1" 5
+
+// Each core: weights into the macro once, a fresh partial-sum tile per outer Q,
+// then per innermost iteration: input to the register, MVM, write-back.
+// CHECK:      cim.core "conv1" 0 {{[{]$}}
+// CHECK:        cim.load_weights "conv1" %[[LBW]] -> %[[MACRO]]
+// CHECK:        scf.for
+// CHECK:          cim.simd "conv1" fill(0.0) ins() outs(%{{.*}}) : -> memref<1x2x2x2xf32, "LB">
+// CHECK:              cim.dma "conv1" %{{.*}} -> %{{.*}} : memref<1x2x1x1xf32, "LB"> -> memref<1x2x1x1xf32, "IReg">
+// CHECK-NEXT:         cim.simd "conv1" fill(0.0) ins() outs(%{{.*}}) : -> memref<1x2x1x1xf32, "OReg">
+// CHECK-NEXT:         cim.mvm "conv1" %{{.*}}, %[[MACRO]] -> %{{.*}} input_bits 4 bits_per_cycle 2 acc
+// CHECK:              cim.dma "conv1" %{{.*}} -> %{{.*}}[0, 0, %{{.*}}, %{{.*}}] [1, 2, 1, 1] : memref<1x2x1x1xf32, "OReg"> -> memref<1x2x2x2xf32, "LB">
+// CHECK:      cim.core "conv1" 1
+
+// WRONGARCH: miredo-opt: node 'conv1': error: the dataflow was solved for arch 'tiny' but the lowering targets 'small'
+// NOATTR: miredo-opt: node 'conv1': error: contraction has no dataflow attribute; run --miredo-dataflow first
