@@ -120,33 +120,63 @@ the op name when there is none).
 Encoding (``--emit=asm|json``)
 ==============================
 
-The emitter evaluates ``scf.for`` loops (constant bounds) and index arithmetic, so
-each stream becomes a flat list of instructions with concrete offsets and halves.
+The emitter evaluates ``scf.for`` loops, ``scf.if`` and index arithmetic, so each
+stream becomes a flat list of instructions with concrete offsets and halves.
 Buffers are numbered: ``a<i>`` is program argument ``i``, ``b<j>`` the ``j``-th
-``cim.alloc``; ``b<j>.h<k>`` is half ``k`` of a ping-pong buffer.
+``cim.alloc``; ``b<j>.h<k>`` is half ``k`` of a ping-pong buffer. Every
+``cim.program`` of the module is emitted, in module order; within a program the
+streams follow the program body (normally ``global``, then ``core0``, ``core1``,
+...), each stream complete before the next.
 
-* asm: one instruction per line, ``<stream>: <OPCODE> <operands> <attributes>``,
-  then ``; <node>`` when there is one; streams are ``global`` and ``core<id>``, and
-  a tile prints as ``buf[offsets][sizes]`` plus ``[strides]`` when not all 1::
+* asm: per program a header ``.program @<name> arch="<arch>" cores=<n>
+  shared=<l>,.. per_core=<l>,.. macro=<l>`` and one ``.buffer <id> <space>
+  <shape>x<type> halves=<1|2> bits=<storage bits>`` line per buffer (arguments
+  first), then one instruction per line, ``<stream>: <OPCODE> <operands>
+  <attributes>``, padded to column 56 and followed by ``; <node>`` when the op has
+  a node. Programs are separated by an empty line. A tile prints as
+  ``buf[offsets][sizes]`` plus ``[strides]`` when not all 1; operands are
+  ``src -> dst`` (DMA, LDW), ``input, weights -> output`` (MVM), ``in0, in1 -> out``
+  (SIMD classes; ``-> out`` for ``fill``) and the tile (SEND, RECV); attributes
+  are ``key=value``::
 
       core0: DMA b1.h0[0,0][16,8] -> b2[0,0][16,8]            ; conv1
-      core0: LDW b2[0,0][16,8] -> b3[0,0][16,8]              ; conv1
+      core0: LDW b2[0,0][16,8] -> b3[0,0][16,8]               ; conv1
       core0: MVM b4[0][16], b3[0,0][16,8] -> b5[0][8] ib=8 bpc=1 acc=0
       global: DMA a0[0,0][1,16] -> b4[0][16] cores=0,1
+      global: DMA b0[0,0][1,8] -> b4[0][8] cores=0,1 shifts=[0,0][0,4]
+      global: DMA a0[0,-1][4,4] -> b1[0,0][4,4] zero_pad=1
       core1: SIMD.relu b5[0][8] -> b6[0][8]
+      core1: SIMD.clip b6[0][8] -> b6[0][8] min=0.0 max=6.0
+      core1: SEND b6[0][4] peer=0 tag=2
+      core1: BARRIER id=0
 
-  Opcodes: ``DMA``, ``LDW``, ``MVM``, ``SIMD.<fn>``, ``POOL.<kind>``,
-  ``REDUCE.<kind>``, ``SOFTMAX``, ``LAYERNORM``, ``REQUANT``, ``SEND``, ``RECV``,
-  ``BARRIER``.
-* json: ``{"program", "arch", "cores", "levels": {"shared", "per_core", "macro"},
-  "buffers": [{"id", "space", "shape", "dtype", "halves", "bits"}],
-  "streams": {"global": [...], "core0": [...], ...}}`` where every instruction is an
-  object ``{"op", "stream", "node", <operands>, <attributes>}``; a tile operand is
-  ``{"buf", "half", "offsets", "sizes", "strides"}``, e.g. ``{"op": "dma", "src":
-  tile, "dst": tile, "cores": [0, 1], "zero_pad": false}``, ``{"op": "mvm",
-  "input": tile, "weights": tile, "output": tile, "input_bits": 8,
-  "bits_per_cycle": 1, "acc": true}``, ``{"op": "send", "tile": tile, "peer": 1,
-  "tag": 0}``. Property names of the ops are used as the keys.
+  Opcodes and attributes: ``DMA`` (``cores=c,..``, ``shifts=[d,..][d,..]`` one
+  bracket per core, ``zero_pad=1``, each only when present), ``LDW``, ``MVM``
+  (``ib`` = input_bits, ``bpc`` = bits_per_cycle, ``acc=0|1``), ``SIMD.<fn>``
+  (``min``, ``max``, ``approximate``, ``value`` when present), ``POOL.<kind>``
+  (``kernel``, ``stride``, ``dilation``, ``pad``, ``count_include_pad=0|1``),
+  ``REDUCE.<kind>`` (``axes``), ``SOFTMAX`` (``axis``), ``LAYERNORM`` (``axis``,
+  ``epsilon``), ``REQUANT`` (``scale``, ``zero_point``), ``SEND`` and ``RECV``
+  (``peer``, ``tag``), ``BARRIER`` (``id``). Lists are comma-separated, floats
+  print as Python's ``repr``.
+* json: a list with one object per program, ``{"program", "arch", "cores",
+  "levels": {"shared", "per_core", "macro"}, "buffers": [{"id", "space", "shape",
+  "dtype", "halves", "bits"}], "streams": {"global": [...], "core0": [...], ...}}``
+  (the arguments are buffers ``a<i>`` too, in the off-chip space, with their
+  ``arg_bits``). Every instruction is an object ``{"op", "stream", "node",
+  <operands>, <attributes>}`` on a line of its own, ``op`` being the op name
+  without ``cim.``. A tile operand is ``{"buf", "half", "offsets", "sizes",
+  "strides"}`` (``half`` is null for a single buffer). Operand keys: ``src``,
+  ``dst`` (dma); ``src``, ``macro`` (load_weights); ``input``, ``weights``,
+  ``output`` (mvm); ``inputs`` (a list) and ``output`` (the SIMD classes); ``tile``
+  (send, recv). Attribute keys are the op's property names, always present (null
+  when absent), e.g. ``{"op": "dma", "src": tile, "dst": tile, "cores": [0, 1],
+  "shifts": [[0, 0], [0, 4]], "zero_pad": false}``, ``{"op": "mvm", "input":
+  tile, "weights": tile, "output": tile, "input_bits": 8, "bits_per_cycle": 1,
+  "acc": true}``, ``{"op": "simd", "inputs": [tile], "output": tile, "fn":
+  "clip", "min": 0.0, "max": 6.0, "approximate": null, "value": null}``,
+  ``{"op": "send", "tile": tile, "peer": 1, "tag": 0}``, ``{"op": "barrier",
+  "id": 0}``.
 """
 
 from __future__ import annotations
@@ -2750,8 +2780,10 @@ class _MessageOp(TileOp, ABC):
 class SendOp(_MessageOp):
     """Send a tile to another core; pairs with a ``cim.recv`` there (same tag).
 
-    Messages between two cores with one tag are delivered in order; the program
-    verifier checks that a matching receive of the same size and type exists.
+    Messages between two cores with one tag are delivered in order; a send never
+    blocks (the network buffers it), a receive waits for its message. The
+    program verifier checks that a matching receive of the same size and type
+    exists; every message must be received before the program ends.
 
     ```
     cim.send "conv1" %acc[0] [16] to 1 tag 0 : memref<32xi32, "OReg">

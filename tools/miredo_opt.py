@@ -5,13 +5,16 @@ Everything xdsl-opt accepts works (``-p``, ``--split-input-file``,
 registered pass can be given as a flag, ``--miredo-dataflow`` or
 ``--miredo-dataflow="arch=table4 objective=edp"``, and a ``.onnx`` file is
 imported into the ``nest`` dialect.
+
+``--emit=asm|json`` writes the ``cim.program`` ops of the result as flat
+per-stream instruction lists (``miredo.tools.cim_emit``) instead of the IR.
 """
 
 import argparse
 import re
 import sys
 from collections.abc import Sequence
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.xdsl_opt_main import xDSLOptMain
@@ -19,6 +22,9 @@ from xdsl.xdsl_opt_main import xDSLOptMain
 from miredo.errors import MiredoError
 from miredo.tools.errors import run_reporting_errors
 from miredo.tools.output import DeferredOutput
+
+if TYPE_CHECKING:
+    from miredo.tools.cim_emit import AtomicTextFile
 
 _PASS_FLAG = re.compile(r"--([A-Za-z][\w-]*)(?:=(.*)|(\{.*\}))?", re.S)
 
@@ -99,17 +105,46 @@ class MiredoOptMain(xDSLOptMain):
             help="print every weight of an imported ONNX model inline as dense<...> "
             "(by default large weights are referenced by name from the source model)",
         )
+        arg_parser.add_argument(
+            "--emit",
+            choices=("asm", "json"),
+            default=None,
+            help="instead of the IR, write every cim.program as per-stream "
+            "instruction lists (asm: one line per instruction; json)",
+        )
 
     def prepare_output(self) -> IO[str]:
         if self.args.output_file is None:
+            self._stream: IO[str] = sys.stdout
             return sys.stdout
-        # Written only once the whole run succeeded: no half-written files.
-        self._deferred = DeferredOutput(self.args.output_file)
-        return self._deferred
+        # Written only once the whole run succeeded: no half-written files. An
+        # emission can be large, so it streams into a temporary file instead.
+        if self.args.emit is not None:
+            from miredo.tools.cim_emit import AtomicTextFile
+
+            self._deferred = AtomicTextFile(self.args.output_file)
+        else:
+            self._deferred = DeferredOutput(self.args.output_file)
+        self._stream = self._deferred  # pyright: ignore[reportAttributeAccessIssue]
+        return self._stream
+
+    def output_resulting_program(self, prog: ModuleOp) -> str:
+        if self.args.emit is None:
+            return super().output_resulting_program(prog)
+        from miredo.tools.cim_emit import emit
+
+        emit(prog, self.args.emit, self._stream)
+        return ""
 
     def run(self) -> None:
-        self._deferred: DeferredOutput | None = None
-        super().run()
+        self._deferred: DeferredOutput | AtomicTextFile | None = None
+        try:
+            super().run()
+        except BaseException:
+            discard = getattr(self._deferred, "discard", None)
+            if discard is not None:  # an AtomicTextFile: drop the partial output
+                discard()
+            raise
         if self._deferred is not None:
             self._deferred.commit()
 

@@ -1105,3 +1105,104 @@ cim.program @p() arch "t" cores 2 shared [DRAM, GB] per_core [LB, IReg, Macro, O
   }
 }
 // CHECK: cim.barrier: barrier id must be >= 0, got -2
+
+// -----
+
+// program: one storage width per argument
+cim.program @p(%x: memref<4xi8, "DRAM">, %y: memref<4xi8, "DRAM">) arch "t" cores 1 shared [DRAM, GB] per_core [LB, IReg, Macro, OReg] macro Macro arg_bits [8] {
+}
+// CHECK: cim.program: arg_bits [8] must give one width >= 1 per argument (2)
+
+// -----
+
+// program: storage widths are positive
+cim.program @p(%x: memref<4xi8, "DRAM">) arch "t" cores 1 shared [DRAM, GB] per_core [LB, IReg, Macro, OReg] macro Macro arg_bits [0] {
+}
+// CHECK: cim.program: arg_bits [0] must give one width >= 1 per argument (1)
+
+// -----
+
+// alloc: storage width is positive
+cim.program @p() arch "t" cores 1 shared [DRAM, GB] per_core [LB, IReg, Macro, OReg] macro Macro {
+  %lb = cim.alloc "b" bits 0 : memref<8xi8, "LB">
+}
+// CHECK: 'b': bits must be >= 1, got 0
+
+// -----
+
+// dma: shifts only on a multicast from cim.global
+cim.program @p() arch "t" cores 2 shared [DRAM, GB] per_core [LB, IReg, Macro, OReg] macro Macro {
+  %g = cim.alloc : memref<16xi8, "GB">
+  %lb = cim.alloc : memref<8xi8, "LB">
+  cim.core 0 {
+    cim.dma %g[0] [8] -> %lb shifts [[1]] : memref<16xi8, "GB"> -> memref<8xi8, "LB">
+  }
+}
+// CHECK: cim.dma: shifts [...] needs a multicast: cim.global, a shared source and a per-core destination with cores [...]
+
+// -----
+
+// dma: no shifts on a gather
+cim.program @p() arch "t" cores 2 shared [DRAM, GB] per_core [LB, IReg, Macro, OReg] macro Macro {
+  %g = cim.alloc : memref<16xi8, "GB">
+  %lb = cim.alloc : memref<8xi8, "LB">
+  cim.global {
+    cim.dma %lb -> %g[0] [8] cores [1] shifts [[0]] : memref<8xi8, "LB"> -> memref<16xi8, "GB">
+  }
+}
+// CHECK: cim.dma: shifts [...] needs a multicast: cim.global, a shared source and a per-core destination with cores [...]
+
+// -----
+
+// dma: one shift per source dim and core
+cim.program @p() arch "t" cores 2 shared [DRAM, GB] per_core [LB, IReg, Macro, OReg] macro Macro {
+  %g = cim.alloc : memref<2x16xi8, "GB">
+  %lb = cim.alloc : memref<8xi8, "LB">
+  cim.global {
+    cim.dma %g[0, 0] [1, 8] -> %lb cores [0, 1] shifts [[0, 1], [2]] : memref<2x16xi8, "GB"> -> memref<8xi8, "LB">
+  }
+}
+// CHECK: cim.dma: shifts has 3 entries; expected one delta per source dim (2) for each of the 2 cores
+
+// -----
+
+// dma: shifted windows stay in the source buffer (without zero_pad)
+cim.program @p() arch "t" cores 2 shared [DRAM, GB] per_core [LB, IReg, Macro, OReg] macro Macro {
+  %g = cim.alloc : memref<2x16xi8, "GB">
+  %lb = cim.alloc : memref<8xi8, "LB">
+  cim.global {
+    cim.dma "x" %g[0, 0] [1, 8] -> %lb cores [0, 1] shifts [[0, 0], [0, 9]] : memref<2x16xi8, "GB"> -> memref<8xi8, "LB">
+  }
+}
+// CHECK: 'x': source window shifted by [0, 9] leaves the buffer in dim 1 (extent 16)
+
+// -----
+
+// launch: the callee is a cim.program
+func.func @host(%a: memref<4xi8>) {
+  cim.launch @nope(%a) : memref<4xi8>
+  func.return
+}
+// CHECK: cim.launch: no cim.program named @nope
+
+// -----
+
+// launch: one tensor per program argument
+cim.program @p(%x: memref<4xi8, "DRAM">, %y: memref<4xi8, "DRAM">) arch "t" cores 1 shared [DRAM, GB] per_core [LB, IReg, Macro, OReg] macro Macro {
+}
+func.func @host(%a: memref<4xi8>) {
+  cim.launch @p(%a) : memref<4xi8>
+  func.return
+}
+// CHECK: cim.launch: @p takes 2 tensors, got 1
+
+// -----
+
+// launch: shapes and element types match the program's arguments
+cim.program @p(%x: memref<4xi8, "DRAM">) arch "t" cores 1 shared [DRAM, GB] per_core [LB, IReg, Macro, OReg] macro Macro {
+}
+func.func @host(%a: memref<4xi32>) {
+  cim.launch @p(%a) : memref<4xi32>
+  func.return
+}
+// CHECK: cim.launch: argument 0 of @p is memref<4xi8, "DRAM">, got memref<4xi32>

@@ -201,3 +201,41 @@ cim.program @simd(%d: memref<1xf32, "DRAM">) arch "table4" cores 1 shared [DRAM,
 // GENERIC:         "cim.simd"(%t) <{fn = "fill", value = -2.500000e+00 : f64, static_offsets = array<i64: 0, 0, 0, 0>, sizes = array<i64: 2, 16, 4, 4>, operandSegmentSizes = array<i32: 0, 1, 0>}>
 // GENERIC:         "cim.pool"(%x, %t) <{node = "p", kind = "max", kernel = array<i64: 2, 2>, stride = array<i64: 2, 2>, dilation = array<i64: 1, 1>, pad = array<i64: 0, 0, 0, 0>
 // GENERIC:         "cim.layernorm"(%s, %r, %r, %s) <{node = "ln", axis = 1 : i64, epsilon = 1.000000e-05 : f64
+
+// -----
+
+// Storage widths (program arg_bits, alloc bits), multicast windows (shifts, also
+// zero-padded) and a host function launching the program.
+cim.program @widths(%x: memref<2x16xf32, "DRAM">, %y: memref<2x8xf32, "DRAM">) arch "t" cores 2 shared [DRAM, GB] per_core [LB, IReg, Macro, OReg] macro Macro arg_bits [8, 16] {
+  %g = cim.alloc bits 8 : memref<2x16xf32, "GB">
+  %ib = cim.alloc halves 2 bits 8 : memref<8xf32, "IReg">
+  %acc = cim.alloc "fc" bits 24 : memref<8xf32, "OReg">
+  cim.global {
+    %c0 = arith.constant 0 : index
+    %h = cim.select_half %ib, %c0 : memref<8xf32, "IReg">
+    cim.dma %x -> %g : memref<2x16xf32, "DRAM"> -> memref<2x16xf32, "GB">
+    cim.dma %g[0, 0] [1, 8] -> %h cores [0, 1] shifts [[0, 0], [1, 8]] : memref<2x16xf32, "GB"> -> memref<8xf32, "IReg">
+    cim.dma %g[0, -1] [1, 8] -> %h zero_pad cores [1, 0] shifts [[0, 2], [0, 0]] : memref<2x16xf32, "GB"> -> memref<8xf32, "IReg">
+  }
+}
+func.func @host(%a: memref<2x16xf32>, %b: memref<2x8xf32>) {
+  cim.launch @widths(%a, %b) : memref<2x16xf32>, memref<2x8xf32>
+  func.return
+}
+
+// CHECK-LABEL: cim.program @widths(%x: memref<2x16xf32, "DRAM">, %y: memref<2x8xf32, "DRAM">) arch "t" cores 2 shared [DRAM, GB] per_core [LB, IReg, Macro, OReg] macro Macro arg_bits [8, 16] {
+// CHECK-NEXT:    %g = cim.alloc bits 8 : memref<2x16xf32, "GB">
+// CHECK-NEXT:    %ib = cim.alloc halves 2 bits 8 : memref<8xf32, "IReg">
+// CHECK-NEXT:    %acc = cim.alloc "fc" bits 24 : memref<8xf32, "OReg">
+// CHECK:           cim.dma %g[0, 0] [1, 8] -> %h cores [0, 1] shifts {{\[}}[0, 0], [1, 8]] : memref<2x16xf32, "GB"> -> memref<8xf32, "IReg">
+// CHECK-NEXT:      cim.dma %g[0, -1] [1, 8] -> %h zero_pad cores [1, 0] shifts {{\[}}[0, 2], [0, 0]] : memref<2x16xf32, "GB"> -> memref<8xf32, "IReg">
+// CHECK:         func.func @host(%a: memref<2x16xf32>, %b: memref<2x8xf32>) {
+// CHECK-NEXT:      cim.launch @widths(%a, %b) : memref<2x16xf32>, memref<2x8xf32>
+// CHECK-NEXT:      func.return
+
+// GENERIC-LABEL: "cim.program"() <{sym_name = "widths", {{.*}}, macro_level = "Macro", arg_bits = array<i64: 8, 16>}> ({
+// GENERIC:         %g = "cim.alloc"() <{bits = 8 : i64}> : () -> memref<2x16xf32, "GB">
+// GENERIC-NEXT:    %ib = "cim.alloc"() <{halves = 2 : i64, bits = 8 : i64}> : () -> !cim.pingpong<memref<8xf32, "IReg">>
+// GENERIC:         "cim.dma"(%g, %h) <{cores = array<i64: 0, 1>, shifts = array<i64: 0, 0, 1, 8>, static_offsets = array<i64: 0, 0, 0>, sizes = array<i64: 1, 8, 8>}>
+// GENERIC-NEXT:    "cim.dma"(%g, %h) <{zero_pad, cores = array<i64: 1, 0>, shifts = array<i64: 0, 2, 0, 0>, static_offsets = array<i64: 0, -1, 0>, sizes = array<i64: 1, 8, 8>}>
+// GENERIC:         "cim.launch"(%a, %b) <{callee = @widths}> : (memref<2x16xf32>, memref<2x8xf32>) -> ()
