@@ -152,7 +152,8 @@ streams follow the program body (normally ``global``, then ``core0``, ``core1``,
 
   Opcodes and attributes: ``DMA`` (``cores=c,..``, ``shifts=[d,..][d,..]`` one
   bracket per core, ``zero_pad=1``, each only when present), ``LDW``, ``MVM``
-  (``ib`` = input_bits, ``bpc`` = bits_per_cycle, ``acc=0|1``), ``SIMD.<fn>``
+  (``ib`` = input_bits, ``bpc`` = bits_per_cycle, ``acc=0|1``, ``zero_pad=1``),
+  ``SIMD.<fn>``
   (``min``, ``max``, ``approximate``, ``value`` when present), ``POOL.<kind>``
   (``kernel``, ``stride``, ``dilation``, ``pad``, ``count_include_pad=0|1``),
   ``REDUCE.<kind>`` (``axes``), ``SOFTMAX`` (``axis``), ``LAYERNORM`` (``axis``,
@@ -173,7 +174,7 @@ streams follow the program body (normally ``global``, then ``core0``, ``core1``,
   when absent), e.g. ``{"op": "dma", "src": tile, "dst": tile, "cores": [0, 1],
   "shifts": [[0, 0], [0, 4]], "zero_pad": false}``, ``{"op": "mvm", "input":
   tile, "weights": tile, "output": tile, "input_bits": 8, "bits_per_cycle": 1,
-  "acc": true}``, ``{"op": "simd", "inputs": [tile], "output": tile, "fn":
+  "acc": true, "zero_pad": false}``, ``{"op": "simd", "inputs": [tile], "output": tile, "fn":
   "clip", "min": 0.0, "max": 6.0, "approximate": null, "value": null}``,
   ``{"op": "send", "tile": tile, "peer": 1, "tag": 0}``, ``{"op": "barrier",
   "id": 0}``.
@@ -1777,6 +1778,9 @@ class MvmOp(TileOp):
     """Input bits consumed per cycle."""
     acc = opt_prop_def(UnitAttr)
     """Accumulate into the output instead of overwriting it."""
+    zero_pad = opt_prop_def(UnitAttr)
+    """Input positions outside the input buffer read as zero (their rows are not
+    driven), e.g. the padding of a conv window held in a clamped register tile."""
 
     TILE_ROLES: ClassVar[tuple[str, ...]] = ("input", "weights", "output")
 
@@ -1789,6 +1793,7 @@ class MvmOp(TileOp):
         input_bits: int,
         bits_per_cycle: int = 1,
         acc: bool = False,
+        zero_pad: bool = False,
         node: str | None = None,
         attributes: Mapping[str, Attribute] | None = None,
     ):
@@ -1800,6 +1805,7 @@ class MvmOp(TileOp):
                 "input_bits": IntegerAttr(input_bits, i64),
                 "bits_per_cycle": IntegerAttr(bits_per_cycle, i64),
                 "acc": UnitAttr() if acc else None,
+                "zero_pad": UnitAttr() if zero_pad else None,
                 "node": None if node is None else StringAttr(node),
             },
             attributes=attributes,
@@ -1825,7 +1831,7 @@ class MvmOp(TileOp):
 
     def verify_(self) -> None:
         _, hier = self._in_core()
-        x, w, y = self._verify_tiles()
+        x, w, y = self._verify_tiles(("input",) if self.zero_pad else ())
         self._check_declared([x, w, y], hier)
         if hier is not None:
             if w.space != hier.macro:
@@ -1889,6 +1895,8 @@ class MvmOp(TileOp):
         )
         if self.acc is not None:
             printer.print_string(" acc")
+        if self.zero_pad is not None:
+            printer.print_string(" zero_pad")
         printer.print_op_attributes(self.attributes)
         printer.print_string(" : ")
         printer.print_list(
@@ -1916,6 +1924,8 @@ class MvmOp(TileOp):
         )
         if parser.parse_optional_keyword("acc") is not None:
             props["acc"] = UnitAttr()
+        if parser.parse_optional_keyword("zero_pad") is not None:
+            props["zero_pad"] = UnitAttr()
         attrs = parser.parse_optional_attr_dict()
         parser.parse_punctuation(":")
         xt, wt = _parse_types(parser, 2, "cim.mvm input and weights")

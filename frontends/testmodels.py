@@ -289,10 +289,14 @@ def transformer_block(
 # --------------------------------------------------------------------------- #
 
 
-def resnet18(seed: int = 0, num_classes: int = 1000) -> onnx.ModelProto:
-    """ResNet-18 (torchvision layout) on a 1x3x224x224 input, random weights."""
+def resnet18(
+    seed: int = 0, num_classes: int = 1000, size: int = 224
+) -> onnx.ModelProto:
+    """ResNet-18 (torchvision layout) on a 1x3x224x224 input, random weights.
+
+    ``size`` changes the input resolution (every layer keeps its channels)."""
     b = GraphBuilder("resnet18", seed)
-    x = b.input("input", (1, 3, 224, 224))
+    x = b.input("input", (1, 3, size, size))
     y = b.relu(b.bn(b.conv(x, 3, 64, 7, "conv1", stride=2, pad=3), 64, "bn1"), "relu")
     y = b.node(
         "MaxPool", [y], "maxpool", kernel_shape=[3, 3], strides=[2, 2], pads=[1] * 4
@@ -339,10 +343,14 @@ def resnet18(seed: int = 0, num_classes: int = 1000) -> onnx.ModelProto:
     return b.model()
 
 
-def mobilenetv2(seed: int = 0, num_classes: int = 1000) -> onnx.ModelProto:
-    """MobileNetV2 (width 1.0) on a 1x3x224x224 input, random weights."""
+def mobilenetv2(
+    seed: int = 0, num_classes: int = 1000, size: int = 224
+) -> onnx.ModelProto:
+    """MobileNetV2 (width 1.0) on a 1x3x224x224 input, random weights.
+
+    ``size`` changes the input resolution (every layer keeps its channels)."""
     b = GraphBuilder("mobilenetv2", seed)
-    x = b.input("input", (1, 3, 224, 224))
+    x = b.input("input", (1, 3, size, size))
     y = b.relu6(
         b.bn(b.conv(x, 3, 32, 3, "features.0.0", stride=2), 32, "features.0.1"),
         "features.0.2",

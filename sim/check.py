@@ -68,18 +68,24 @@ def reference_outputs(
 
 
 def check_outputs(
-    module: ModuleOp, model_path: str | os.PathLike[str], seed: int = 0
+    module: ModuleOp,
+    model: onnx.ModelProto | str | os.PathLike[str],
+    seed: int = 0,
+    weights: dict[str, np.ndarray] | None = None,
 ) -> list[OutputCheck]:
-    """Simulate ``module`` and compare with the reference on ``model_path``."""
+    """Simulate ``module`` and compare with the reference on ``model`` (a model
+    or its path). ``weights`` supplies by-name weights when the module's
+    ``nest.source`` is not a file."""
     from miredo.sim.nest_interpreter import run_nest
 
-    try:
-        model = onnx.load(str(model_path))
-    except Exception as e:
-        raise MiredoError(f"cannot load the source model: {e}", str(model_path)) from e
+    if not isinstance(model, onnx.ModelProto):
+        try:
+            model = onnx.load(str(model))
+        except Exception as e:
+            raise MiredoError(f"cannot load the source model: {e}", str(model)) from e
     inputs = random_inputs(model, seed)
     ref = reference_outputs(model, inputs)
-    got = run_nest(module, inputs)
+    got = run_nest(module, inputs, weights)
     checks: list[OutputCheck] = []
     for name, r in ref.items():
         if name not in got:

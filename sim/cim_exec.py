@@ -44,6 +44,7 @@ import math
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from types import EllipsisType
 
 import numpy as np
 from xdsl.dialects.builtin import DenseArrayBase, IntegerType, MemRefType, StringAttr
@@ -425,6 +426,7 @@ class CimMachine:
 
     def _prepare_mvm(self, op: MvmOp) -> Handler:
         acc = op.acc is not None
+        zero_pad = op.zero_pad is not None
         x_elt = _memref_elt(op.input)
         w_elt = _memref_elt(op.weights)
         y_dtype = numpy_dtype(_memref_elt(op.output))
@@ -440,7 +442,12 @@ class CimMachine:
         def mvm(ins: Instr, core: int | None) -> None:
             x_t, w_t, y_t = ins.tiles
             rows, cols = w_t.sizes
-            x = self._view(x_t, core).reshape(rows)
+            if zero_pad:
+                x = read_padded(
+                    self._array(x_t, core), x_t.offsets, x_t.sizes, x_t.strides
+                ).reshape(rows)
+            else:
+                x = self._view(x_t, core).reshape(rows)
             macro = self._array(w_t, core)
             w = self._wide_macro(macro, wide)[self._index(w_t, macro)]
             y = self._view(y_t, core)
@@ -671,7 +678,7 @@ def _slices(
     offsets: Sequence[int],
     sizes: Sequence[int],
     strides: Sequence[int],
-) -> tuple[slice, ...]:
+) -> tuple[slice, ...] | tuple[EllipsisType]:
     """The numpy index of a tile of a buffer of ``shape``; the tile must fit."""
     if len(offsets) != len(shape):
         raise _Fault(f"a rank-{len(offsets)} tile of a rank-{len(shape)} buffer")
@@ -684,7 +691,8 @@ def _slices(
                 f"shape {'x'.join(map(str, shape))}"
             )
         index.append(slice(o, end, s))
-    return tuple(index)
+    # a rank-0 buffer: ``...`` keeps a writeable 0-d view instead of a scalar
+    return tuple(index) if index else (Ellipsis,)
 
 
 def _ints(attr: DenseArrayBase) -> tuple[int, ...]:

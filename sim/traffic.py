@@ -5,14 +5,19 @@ bits each instruction moves, per memory level. The rules are those of the
 analytical model, so they must stay exact:
 
 * ``cim.dma`` reads ``n_src x width(src)`` bits from the source level, where
-  ``n_src`` is the number of distinct source elements: the tile once (also for a
-  plain ``cores [...]`` multicast); with ``shifts`` the union of all cores'
-  windows, overlapping elements once. Zero-padded elements outside the source
-  buffer count as read. It writes ``n x width(dst)`` bits to the destination
-  level in each destination core (a multicast to 4 cores writes 4 tiles).
+  ``n_src`` counts every source position once: along each dim of the source
+  buffer, the positions the tile covers (with ``shifts``: the union over all
+  cores' windows; a plain ``cores [...]`` multicast reads the tile once), at most
+  the buffer's extent along that dim; ``n_src`` is the product over the dims.
+  Zero-padded positions inside that count are charged like reads, so a tile is
+  charged the same wherever it sits (the analytical model's tile sizes: a halo
+  window is clamped to the input extent, never to what is in bounds). It writes
+  ``n x width(dst)`` bits to the destination level in each destination core (a
+  multicast to 4 cores writes 4 tiles).
 * ``cim.load_weights`` reads the source tile from its level and writes the macro
   tile to the macro level.
-* ``cim.mvm`` reads the input tile (``rows x width(input)``) from its level and
+* ``cim.mvm`` reads the input tile (``rows x width(input)``, counted per dim at
+  most the buffer's extent, as for a DMA source) from its level and
   reads and writes the output tile (``cols x width(output)``) in its level,
   accumulating or not; the macro read is not counted.
 * SIMD instructions count their input tiles in ``simd_reads_bits`` and their output
@@ -155,6 +160,24 @@ def window_union_size(
     return union(0, frozenset(range(len(windows))))
 
 
+def source_positions(
+    sizes: tuple[int, ...],
+    strides: tuple[int, ...],
+    shifts: tuple[tuple[int, ...], ...] | None,
+    extents: tuple[int, ...],
+) -> int:
+    """Source elements a DMA reads (see the module docstring): per dim, the
+    positions covered by the windows (moved by each shift), at most the extent."""
+    count = 1
+    for d, (size, step, extent) in enumerate(zip(sizes, strides, extents, strict=True)):
+        if shifts is None or len({sh[d] for sh in shifts}) == 1:
+            n = size
+        else:
+            n = len({sh[d] + k * step for sh in shifts for k in range(size)})
+        count *= min(n, extent)
+    return count
+
+
 def _op_cost(trace: ProgramTrace, stream: StreamTrace, k: int) -> _OpCost:
     op = stream.ops[k]
     bufs = [trace.buffers[b] for b in stream.op_buffers[k]]
@@ -173,11 +196,12 @@ def _op_cost(trace: ProgramTrace, stream: StreamTrace, k: int) -> _OpCost:
         src = tiles[0]
         cores = op.core_set
         shifts = op.core_shifts()
-        n_src = src.num_elements
-        if shifts is not None:
-            n_src = window_union_size(
-                tuple(src.sizes), tuple(src.strides), tuple(map(tuple, shifts))
-            )
+        n_src = source_positions(
+            tuple(src.sizes),
+            tuple(src.strides),
+            tuple(map(tuple, shifts)) if shifts is not None else None,
+            tuple(src.shape),
+        )
         copies = 1
         if stream.core is None and cores is not None and bufs[1].per_core:
             copies = len(cores)
@@ -190,9 +214,11 @@ def _op_cost(trace: ProgramTrace, stream: StreamTrace, k: int) -> _OpCost:
             ((lvl(0), READ, bits(0)), (lvl(1), WRITE, bits(1))), "load_weights"
         )
     if isinstance(op, MvmOp):
+        x = tiles[0]
+        n_in = source_positions(tuple(x.sizes), tuple(x.strides), None, tuple(x.shape))
         return _OpCost(
             (
-                (lvl(0), READ, bits(0)),
+                (lvl(0), READ, bits(0, n_in)),
                 (lvl(2), READ, bits(2)),
                 (lvl(2), WRITE, bits(2)),
             ),

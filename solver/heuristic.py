@@ -323,6 +323,12 @@ def allocate(
     for i, lp in enumerate(order):
         red_before[i + 1] = red_before[i] or (lp.factor > 1 and lp.dim in red)
 
+    # the macro keeps whole ru x cu weight blocks on a grid (validator rule 11)
+    ru = math.prod(arr[d] for d in DIMS if d in red)
+    cu = math.prod(arr[d] for d in DIMS if d not in red)
+    grid = (arch.macro.rows // ru) * (arch.macro.cols // cu)
+    blocks = 1
+
     for lv in reversed(arch.levels[1:]):
         ops = [op for op in OPERANDS if lv.name in used[op]]
         if not ops:
@@ -365,7 +371,17 @@ def allocate(
                 ext = dict(inner[op])
                 ext[lp.dim] *= lp.factor
                 new = tile(op, ext) * weight[op]
+                grows_macro = (
+                    op == "W"
+                    and lv.name == arch.macro.level
+                    and lp.dim in layer.relevant["W"]
+                )
+                if grows_macro and blocks * lp.factor > grid:
+                    active.remove(op)
+                    continue
                 if cap is None or total - cur[op] + new <= cap:
+                    if grows_macro:
+                        blocks *= lp.factor
                     total += new - cur[op]
                     cur[op], inner[op] = new, ext
                     pos[op] -= 1

@@ -180,6 +180,7 @@ class CpSatMiredo:
         self.eq6_tile_bounds()
         self.eq7_8_data_sizes()
         self.eq9_capacity()
+        self.macro_geometry()
         self.eq10_11_transfers()
         self.eq12_buffering()
         self.table3_latency()
@@ -524,6 +525,32 @@ class CpSatMiredo:
                 if li in self.lv[op]
             ]
             m.add(sum(terms) <= lvl.capacity_bits)
+
+    def macro_geometry(self) -> None:
+        """The macro's block grid (validator rule 11): the weight tile it keeps is
+        ``blocks`` blocks of ``ru x cu`` cells, ``blocks ≤ ⌊R/ru⌋·⌊C/cu⌋``."""
+        m = self.m
+        rows, cols = self._rows_cols()
+        ru = self.axis_prod.get(rows, 1) if rows else 1
+        cu = self.axis_prod.get(cols, 1) if cols else 1
+        big_r, big_c = self.arch.macro.rows, self.arch.macro.cols
+        el = self.elems["W", len(self.lv["W"]) - 1, False]
+        full = self._full_elems("W")
+
+        def grid_side(size: int, used, name: str):
+            if isinstance(used, int):
+                return size // used
+            den = self._int(1, size, name + "_den")
+            m.add(den == used)
+            side = self._int(0, size, name)
+            m.add_division_equality(side, size, den)
+            return side
+
+        nr, nc = grid_side(big_r, ru, "grid_r"), grid_side(big_c, cu, "grid_c")
+        grid = self._product([nr, nc], big_r * big_c, "grid")
+        blocks = self._int(1, full, "macro_blocks")
+        m.add_multiplication_equality(el, [blocks, ru, cu])
+        m.add(blocks <= grid)
 
     def _max_bits(self) -> int:
         p = self.arch.precision

@@ -378,6 +378,7 @@ class HighsMiredo:
         self.eq6_tile_bounds()
         self.eq7_8_data_sizes()
         self.eq9_capacity()
+        self.macro_geometry()
         self.eq10_11_transfers()
         self.eq12_buffering()
         self.table3_latency()
@@ -1117,6 +1118,37 @@ class HighsMiredo:
         self.energy_total = (
             self.dynamic_energy + self.arch.leakage_pj_per_cycle * self.latency
         )
+
+    def macro_geometry(self) -> None:
+        """The macro's block grid (validator rule 11) in the log domain.
+
+        ``ln blocks = ln Size_{macro,W} − ln ru − ln cu ≤ ln⌊R/ru⌋ + ln⌊C/cu⌋``,
+        where a one-hot over the achievable products of each array axis selects
+        ``ln⌊R/ru⌋`` (resp. ``ln⌊C/cu⌋``).
+        """
+        rows, cols = self._rows_cols()
+        side_terms: list[Lx] = []
+        for axis, size in ((rows, self.arch.macro.rows), (cols, self.arch.macro.cols)):
+            if axis is None:
+                side_terms.append(Lx(const=math.log(size)))
+                continue
+            fs = [f.value for f in self.factors if (f.index, axis) in self.xs]
+            values = [v for v in subset_products(fs) if v <= size]
+            if len(values) == 1:
+                side_terms.append(Lx(const=math.log(size // values[0])))
+                continue
+            pick = [self._bin(f"grid_{axis}_{v}") for v in values]
+            self._eq(lsum(pick), 1.0)
+            self._eq(
+                lsum(z * math.log(v) for z, v in zip(pick, values, strict=True)),
+                self.log_axis[axis],
+            )
+            side_terms.append(
+                lsum(z * math.log(size // v) for z, v in zip(pick, values, strict=True))
+            )
+        used = lsum(self.log_axis[a] for a in (rows, cols) if a is not None)
+        blocks = self.log_el["W", len(self.lv["W"]) - 1, False] - used
+        self._le(blocks - lsum(side_terms), 1e-6)
 
     def _rows_cols(self) -> tuple[str | None, str | None]:
         rows = next(

@@ -16,7 +16,12 @@ raises a :class:`~miredo.errors.MiredoError` instead. The rules:
 9. double buffering only on a used (level, operand) pair of a level that allows
    it, and never W on the macro when weight writes block compute;
 10. capacities: per level instance, the operands' tiles (×2 when double-buffered)
-    fit.
+    fit;
+11. macro geometry: the weight tile the macro keeps is ``blocks`` blocks of
+    ``ru x cu`` cells (``ru``, ``cu``: the array factors of the reduction dims and of
+    the other dims; ``blocks``: the weight-relevant temporal factors at the macro
+    level), placed on a grid, so ``blocks <= floor(rows / ru) * floor(cols / cu)``.
+    The capacity in bits (rule 10) alone would accept tiles no placement can hold.
 
 This module deliberately shares no code with the evaluator beyond the
 :class:`Layer` and :class:`Arch` accessors, so that it checks the evaluator's tile
@@ -24,6 +29,8 @@ arithmetic rather than repeating it.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from miredo.errors import MiredoError
 from miredo.solver.hardware import Arch
@@ -151,7 +158,52 @@ def validate(layer: Layer, arch: Arch, mapping: Mapping) -> list[str]:
             problems.append(
                 f"level {name}: needs {need} bits per instance, capacity {cap}"
             )
+    # 11. macro geometry
+    g = macro_grid(layer, arch, mapping)
+    if g.blocks > g.grid_rows * g.grid_cols:
+        problems.append(
+            f"macro: {g.blocks} weight blocks of {g.block_rows}x{g.block_cols} do not "
+            f"fit its {arch.macro.rows}x{arch.macro.cols} array "
+            f"({g.grid_rows}x{g.grid_cols} blocks)"
+        )
     return problems
+
+
+@dataclass(frozen=True)
+class MacroGrid:
+    """How the weight tile kept in the macro is laid out (rule 11)."""
+
+    blocks: int
+    """Weight-relevant temporal factors held at the macro level, multiplied."""
+    block_rows: int
+    """Array factors of the reduction dims (macro rows one MVM uses)."""
+    block_cols: int
+    """Array factors of the other dims (macro columns one MVM uses)."""
+    grid_rows: int
+    """``floor(macro rows / block_rows)``."""
+    grid_cols: int
+    """``floor(macro cols / block_cols)``."""
+
+
+def macro_grid(layer: Layer, arch: Arch, mapping: Mapping) -> MacroGrid:
+    """The block grid of the macro for ``mapping`` (see rule 11)."""
+    cores_axis = next(ax.name for ax in arch.spatial if ax.kind == "cores")
+    ru = cu = 1
+    for ax, loops in mapping.spatial.items():
+        if ax == cores_axis:
+            continue
+        for lp in loops:
+            if lp.dim in layer.reduction:
+                ru *= lp.factor
+            else:
+                cu *= lp.factor
+    blocks = 1
+    for lp, at in zip(mapping.temporal, mapping.level_of["W"], strict=True):
+        if at == arch.macro.level and lp.dim in layer.relevant["W"]:
+            blocks *= lp.factor
+    return MacroGrid(
+        blocks, ru, cu, max(arch.macro.rows // ru, 0), max(arch.macro.cols // cu, 0)
+    )
 
 
 def check(layer: Layer, arch: Arch, mapping: Mapping) -> None:

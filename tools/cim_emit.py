@@ -103,6 +103,7 @@ def _describe(op: Operation) -> tuple[str, str, list[str], dict[str, Any]]:
                 "input_bits": op.input_bits.value.data,
                 "bits_per_cycle": op.bits_per_cycle.value.data,
                 "acc": op.acc is not None,
+                "zero_pad": op.zero_pad is not None,
             },
         )
     if isinstance(op, SimdOp):
@@ -231,7 +232,7 @@ def _asm_attrs(op: Operation, props: dict[str, Any]) -> str:
     for key, value in props.items():
         if key in ("fn", "kind"):
             continue  # part of the opcode
-        if isinstance(op, DmaOp) and key == "zero_pad" and not value:
+        if key == "zero_pad" and not value:
             continue
         text = _asm_value(_ASM_KEYS.get(key, key), value)
         if text is not None:

@@ -28,7 +28,6 @@ The program follows the dataflow attribute exactly (see
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -55,7 +54,8 @@ from miredo.passes.lowering.tiles import (
 from miredo.solver.evaluator import output_psum_at, used_levels
 from miredo.solver.hardware import Arch
 from miredo.solver.mapping import Mapping
-from miredo.solver.workload import DIMS, OPERANDS, Layer
+from miredo.solver.validator import macro_grid
+from miredo.solver.workload import OPERANDS, Layer
 
 PACKED_W_ORDER = ("N", "G", "C", "R", "S", "K")
 """Dim order of packed weights in off-chip memory: rows (C, R, S) before columns (K)."""
@@ -200,7 +200,7 @@ class ContractLowering:
             for dg in self.radix.digits[d]
             if dg.kind == "array"
         )
-        return layout(self.radix, self.axes[op], array, self.layer)
+        return layout(self.radix, self.axes[op], array, self.layer, clamp=False)
 
     def bits(self, op: str, level: str) -> int:
         prec = self.arch.precision
@@ -211,38 +211,24 @@ class ContractLowering:
         psum = output_psum_at(self.layer, self.arch, self.mapping, level)
         return prec.psum if psum else prec.output
 
-    def macro_blocks(self) -> tuple[list[int], int, int, int, int]:
-        """Weight loops kept in the macro, block rows/cols used and the grid."""
-        macro = self.arch.macro.level
+    def macro_blocks(self) -> tuple[list[int], int, int, int]:
+        """Weight loops kept in the macro, block rows/cols and the grid's rows."""
+        g = macro_grid(self.layer, self.arch, self.mapping)
+        if g.blocks > g.grid_rows * g.grid_cols:
+            raise MiredoError(
+                f"the macro holds {g.blocks} weight blocks of {g.block_rows}x"
+                f"{g.block_cols} but only {g.grid_rows}x{g.grid_cols} fit on its "
+                f"{self.arch.macro.rows}x{self.arch.macro.cols} array",
+                self.layer.name,
+            )
         w_lvl = self.mapping.level_of["W"]
         slots = [
             i
             for i in self.active
-            if w_lvl[i] == macro and self.loops[i].dim in self.layer.relevant["W"]
+            if w_lvl[i] == self.arch.macro.level
+            and self.loops[i].dim in self.layer.relevant["W"]
         ]
-        ru = math.prod(
-            dg.factor
-            for d in self.layer.reduction
-            for dg in self.radix.digits[d]
-            if dg.kind == "array"
-        )
-        cu = math.prod(
-            dg.factor
-            for d in DIMS
-            if d not in self.layer.reduction
-            for dg in self.radix.digits[d]
-            if dg.kind == "array"
-        )
-        nr, nc = self.arch.macro.rows // ru, self.arch.macro.cols // cu
-        n_blocks = math.prod(self.loops[i].factor for i in slots)
-        if n_blocks > nr * nc:
-            raise MiredoError(
-                f"the macro holds {n_blocks} weight blocks of {ru}x{cu} but only "
-                f"{nr}x{nc} fit on its {self.arch.macro.rows}x{self.arch.macro.cols} "
-                "array",
-                self.layer.name,
-            )
-        return slots, ru, cu, nr, nc
+        return slots, g.block_rows, g.block_cols, g.grid_rows
 
 
 def _shape(value: SSAValue) -> tuple[int, ...]:
@@ -607,7 +593,7 @@ class _Emitter:
         return b.apply(row, slots), b.apply(col, slots)
 
     def _load_weights(self, b: StreamBuilder, e: Edge) -> None:
-        slots, ru, cu, nr, _ = self.low.macro_blocks()
+        slots, ru, cu, nr = self.low.macro_blocks()
         src = self.buffers[(e.parent, "W")]
         src_v = self._view(b, e.parent, "W")
         macro = self.buffers[(self.macro, "W")].value
@@ -633,7 +619,7 @@ class _Emitter:
     def _mvm(self, b: StreamBuilder) -> None:
         low = self.low
         arch = low.arch
-        slots, ru, cu, nr, _ = low.macro_blocks()
+        slots, ru, cu, nr = low.macro_blocks()
         i_lvl, o_lvl = arch.innermost("I"), arch.innermost("O")
         ibuf, obuf = self.buffers[(i_lvl, "I")], self.buffers[(o_lvl, "O")]
         (ip,) = region(ibuf.layout, low.vector_layout("I"))
@@ -648,6 +634,7 @@ class _Emitter:
                 input_bits=arch.precision.input,
                 bits_per_cycle=arch.macro.input_bits_per_cycle,
                 acc=True,
+                zero_pad=any(a.axis.kind == "halo" for a in ibuf.layout.axes),
                 node=self.node,
             )
         )

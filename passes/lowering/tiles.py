@@ -337,9 +337,16 @@ def axis_digits(radix: Radix, axis: TensorAxis) -> list[tuple[Digit, int]]:
 
 
 def halo_window(
-    axis: TensorAxis, lo: Mapping[str, Expr], ext: Mapping[str, int], layer: Layer
+    axis: TensorAxis,
+    lo: Mapping[str, Expr],
+    ext: Mapping[str, int],
+    layer: Layer,
+    clamp: bool = True,
 ) -> Window:
-    """The input positions touched by output range ``[lo, lo+ext)`` and kernel range."""
+    """The input positions touched by output range ``[lo, lo+ext)`` and kernel range.
+
+    With ``clamp``, a window longer than the input is the whole input (a buffer
+    holds at most the input; the positions outside are padding)."""
     (p, stride), (r, dil) = axis.dims
     a, b = ext.get(p, 1), ext.get(r, 1)
     origin = lo.get(p, Expr()) * stride + lo.get(r, Expr()) * dil + axis.offset
@@ -361,7 +368,7 @@ def halo_window(
                 layer.name,
             )
         size = span // step + 1
-    if size > axis.extent:
+    if clamp and size > axis.extent:
         if step != 1:
             raise MiredoError("a clamped halo window must be contiguous", layer.name)
         return Window(Expr(), 1, axis.extent)
@@ -373,8 +380,11 @@ def layout(
     axes: Sequence[TensorAxis],
     varying: frozenset[Digit],
     layer: Layer,
+    clamp: bool = True,
 ) -> Layout:
-    """The layout of a buffer whose tile is spanned by the ``varying`` digits."""
+    """The layout of a buffer whose tile is spanned by the ``varying`` digits
+    (``clamp=False``: of an access, e.g. one MVM's input window, which may
+    include padding positions outside a clamped buffer)."""
     out: list[AxisLayout] = []
     for axis in axes:
         if axis.kind == "const":
@@ -385,7 +395,8 @@ def layout(
             ext: dict[str, int] = {}
             for d, _ in axis.dims:
                 lo[d], ext[d] = _range(radix.digits[d], varying)
-            out.append(AxisLayout(axis, window=halo_window(axis, lo, ext, layer)))
+            window = halo_window(axis, lo, ext, layer, clamp)
+            out.append(AxisLayout(axis, window=window))
             continue
         runs: list[list[tuple[Digit, int]]] = []
         base = Expr()
@@ -481,6 +492,8 @@ def _axis_pieces(
     if kind == "halo":
         wb, ws = big.window, small.window
         assert wb is not None and ws is not None
+        if ws.size == 1:  # a single position: its step is immaterial
+            ws = Window(ws.origin, wb.step, 1)
         if ws.step % wb.step:
             raise ValueError("a sub-window must use every k-th position of its parent")
         off = (ws.origin + wb.origin * -1).exact_div(wb.step)

@@ -191,7 +191,7 @@ def test_json_small_program() -> None:
     assert (mvms[0]["input_bits"], mvms[0]["bits_per_cycle"]) == (8, 2)
     assert set(mvms[0]) == {
         *("op", "stream", "node", "input", "weights", "output"),
-        *("input_bits", "bits_per_cycle", "acc"),
+        *("input_bits", "bits_per_cycle", "acc", "zero_pad"),
     }
     assert streams["core0"][-1] == {
         "op": "send",

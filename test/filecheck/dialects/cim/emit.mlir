@@ -83,8 +83,8 @@ cim.program "net" @small(%x: memref<2x8xi8, "DRAM">, %w: memref<8x4xi8, "DRAM">,
 // JSON-NEXT:   "core0": [
 // JSON-NEXT:    {"op": "barrier", "stream": "core0", "node": null, "id": 0},
 // JSON-NEXT:    {"op": "load_weights", "stream": "core0", "node": "fc", "src": {"buf": "b2", {{.*}}}, "macro": {"buf": "b3", {{.*}}}},
-// JSON-NEXT:    {"op": "mvm", "stream": "core0", "node": "fc", "input": {"buf": "b1", "half": 0, {{.*}}, "input_bits": 8, "bits_per_cycle": 2, "acc": true},
-// JSON-NEXT:    {"op": "mvm", "stream": "core0", "node": "fc", "input": {"buf": "b1", "half": 1, {{.*}}, "input_bits": 8, "bits_per_cycle": 2, "acc": true},
+// JSON-NEXT:    {"op": "mvm", "stream": "core0", "node": "fc", "input": {"buf": "b1", "half": 0, {{.*}}, "input_bits": 8, "bits_per_cycle": 2, "acc": true, "zero_pad": false},
+// JSON-NEXT:    {"op": "mvm", "stream": "core0", "node": "fc", "input": {"buf": "b1", "half": 1, {{.*}}, "input_bits": 8, "bits_per_cycle": 2, "acc": true, "zero_pad": false},
 // JSON-NEXT:    {"op": "simd", "stream": "core0", "node": null, "inputs": [{"buf": "b4", {{.*}}], "output": {"buf": "b4", {{.*}}, "fn": "relu", "min": null, "max": null, "approximate": null, "value": null},
 // JSON-NEXT:    {"op": "requant", {{.*}} "scale": 0.5, "zero_point": -2},
 // JSON-NEXT:    {"op": "send", "stream": "core0", "node": null, "tile": {"buf": "b5", "half": null, "offsets": [0], "sizes": [2], "strides": [1]}, "peer": 1, "tag": 3}
