@@ -50,7 +50,7 @@ CASES = [
     ("resnet18_32", "table4", "heuristic"),
     ("mobilenetv2_32", "table4", "heuristic"),
     ("resnet18_32", "small", "miredo"),
-    ("mobilenetv2_32", "small", "ws"),
+    ("mobilenetv2_32", "small", "heuristic"),
 ]
 
 
