@@ -138,13 +138,6 @@ class ContractLowering:
                         "output channels)",
                         layer.name,
                     )
-        for lp in m.spatial.get(arch.cores_axis.name, ()):
-            if lp.factor > 1 and lp.dim in red:
-                raise MiredoError(
-                    f"the mapping splits the reduction dim {lp.dim} across cores; "
-                    "cross-core partial-sum accumulation is not lowered yet",
-                    layer.name,
-                )
         w = used_levels(arch, m, "W")
         if len(w) >= 2 and not arch.level(w[-2]).per_core:
             raise MiredoError(
@@ -170,6 +163,25 @@ class ContractLowering:
 
     def per_core(self, level: str) -> bool:
         return self.arch.level(level).per_core
+
+    def reduction_groups(self) -> dict[int, list[int]]:
+        """Cores that compute partial sums of the same output tile (they differ
+        only in the digits of reduction dims on the cores axis): root core (all
+        reduction digits 0) -> the other members, in core order. Empty when no
+        reduction dim is split across cores."""
+        red = [
+            d
+            for d in self.layer.reduction
+            if any(dg.kind == "core" for dg in self.radix.digits[d])
+        ]
+        if not red:
+            return {}
+        groups: dict[tuple, list[int]] = {}
+        for core in range(self.n_cores):
+            digits = self.radix.core_digits(core)
+            key = tuple(v for d, v in sorted(digits.items()) if d not in red)
+            groups.setdefault(key, []).append(core)
+        return {members[0]: members[1:] for members in groups.values()}
 
     def varying(self, op: str, level: str) -> frozenset[Digit]:
         """Digits spanned by ``op``'s tile at ``level``."""
@@ -285,6 +297,24 @@ def lower_contract(
                 alloc.result, lay, double, arch.level(level).per_core
             )
     emitter = _Emitter(low, buffers)
+    emitter.scratch = {}
+    if emitter.groups:
+        for e in low.edges:
+            if (
+                e.operand == "O"
+                and low.per_core(e.child)
+                and not low.per_core(e.parent)
+            ):
+                buf = buffers[(e.child, "O")]
+                alloc = cim.AllocOp(
+                    MemRefType(
+                        elts["O"], buf.layout.shape, memory_space=StringAttr(e.child)
+                    ),
+                    bits=low.bits("O", e.child),
+                    node=layer.name,
+                )
+                program.add(alloc)
+                emitter.scratch[e.child] = alloc.result
     global_block = Block()
     emitter.emit_stream(StreamBuilder(global_block, None), None)
     program.add(cim.GlobalOp(global_block, node=layer.name))
@@ -326,6 +356,9 @@ class _Emitter:
                         self.cross_loads.add(e.slot)
         slots = [s for s in self.global_slots if s is not None]
         self.global_depth = max(slots) if slots else -1
+        self.groups = low.reduction_groups()
+        """Cross-core reduction: root core -> members (see ``_reduce``)."""
+        self.member_of = {m: r for r, ms in self.groups.items() for m in ms}
         self.barrier_ids: dict[tuple[str, int | None], int] = {}
 
     # ------------------------------------------------------------------ helpers
@@ -451,6 +484,8 @@ class _Emitter:
             for e in edges:
                 if low.per_core(e.parent):
                     self._store(b, e, core)
+                elif self.groups and low.per_core(e.child):
+                    self._reduce(b, e, core)
         if cross:
             self._barrier(b, "before-store", slot)
         if is_global:
@@ -477,6 +512,9 @@ class _Emitter:
         irrelevant = self._irrelevant_above(e)
         child_stream_is_me = self.low.per_core(e.child) == (core is not None)
         dma_stream_is_me = self.low.per_core(e.parent) == (core is not None)
+        boundary = not self.low.per_core(e.parent) and self.low.per_core(e.child)
+        if boundary and core in self.member_of:
+            irrelevant = []  # a group member always starts from zero
         if not irrelevant:
             if child_stream_is_me:
                 self._fill(b, e)
@@ -526,6 +564,8 @@ class _Emitter:
                 )
                 continue
             cores = list(range(low.n_cores))
+            if e.operand == "O":
+                cores = [c for c in cores if c not in self.member_of]
             shifts = [
                 [o.core_part(low.radix.core_digits(c)) for o in piece.offsets]
                 for c in cores
@@ -562,6 +602,8 @@ class _Emitter:
                 )
                 continue
             for c in range(low.n_cores):
+                if c in self.member_of:
+                    continue  # its partial sums went to its group's root
                 digits = low.radix.core_digits(c)
                 offs = tuple(o.bind_core(digits) for o in piece.offsets)
                 b.add(
@@ -572,6 +614,31 @@ class _Emitter:
                         node=self.node,
                     )
                 )
+
+    def _reduce(self, b: StreamBuilder, e: Edge, core: int | None) -> None:
+        """Cross-core partial-sum accumulation before the write-back of ``e``:
+        each group member sends its tile to the root, which adds them up."""
+        assert core is not None
+        view = self._view(b, e.child, "O")
+        tag = self.low.edges.index(e)
+        if core in self.member_of:
+            b.add(
+                cim.SendOp(
+                    cim.Tile.of(view), self.member_of[core], tag=tag, node=self.node
+                )
+            )
+            return
+        scratch = self.scratch[e.child]
+        for member in self.groups.get(core, []):
+            b.add(cim.RecvOp(cim.Tile.of(scratch), member, tag=tag, node=self.node))
+            b.add(
+                cim.SimdElementwiseOp(
+                    "add",
+                    [cim.Tile.of(view), cim.Tile.of(scratch)],
+                    cim.Tile.of(view),
+                    node=self.node,
+                )
+            )
 
     # ------------------------------------------------------------------ macro
     def _block_offsets(

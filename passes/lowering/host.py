@@ -14,7 +14,12 @@ import re
 from collections.abc import Sequence
 
 from xdsl.dialects import memref
-from xdsl.dialects.builtin import MemRefType, ModuleOp, StringAttr
+from xdsl.dialects.builtin import (
+    DenseIntOrFPElementsAttr,
+    MemRefType,
+    ModuleOp,
+    StringAttr,
+)
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
@@ -165,39 +170,65 @@ class HostLowering:
         return cur
 
     def _epilogue(self, op: nest.ContractOp) -> None:
-        """``O += B`` on the SIMD units when the contraction has a bias."""
+        """``O = alpha * O + beta * B`` on the SIMD units, when not just ``O``."""
         alpha, beta = op.alpha.value.data, op.beta.value.data
         node = op.node.data
-        if alpha != 1.0 or (op.bias is not None and beta != 1.0):
-            raise MiredoError(
-                f"Gemm alpha={alpha:g}, beta={beta:g} is not lowered yet (only 1)",
-                f"node '{node}'",
-            )
         bias = op.bias
-        if bias is None:
+        if bias is None and alpha == 1.0:
             return
         out = op.output
-        view = self._bias_view(op, bias)
-        operands = [
-            simd.Operand(0, simd.same_tile),
-            simd.Operand(1, simd.broadcast_tile(_shape(view))),
-        ]
+        args: list[SSAValue] = [out]
+        operands = [simd.Operand(0, simd.same_tile)]
+
+        def scalar(name: str, value: float) -> int:
+            """A one-element constant operand; returns its operand index."""
+            t = MemRefType(_elt(out), [1])
+            const = nest.WeightOp(
+                f"{node}.{name}", t, DenseIntOrFPElementsAttr.from_list(t, [value])
+            )
+            Rewriter.insert_op(const, InsertPoint.before(op))
+            args.append(const.result)
+            operands.append(simd.Operand(len(args) - 1, simd.broadcast_tile((1,))))
+            return len(args) - 1
+
+        k_alpha = scalar("alpha", alpha) if alpha != 1.0 else None
+        k_bias = k_beta = None
+        if bias is not None:
+            view = self._bias_view(op, bias)
+            args.append(view)
+            operands.append(
+                simd.Operand(len(args) - 1, simd.broadcast_tile(_shape(view)))
+            )
+            k_bias = len(args) - 1
+            k_beta = scalar("beta", beta) if beta != 1.0 else None
 
         def compute(b, ins: list[cim.Tile], dst: cim.Tile) -> None:
-            b.add(cim.SimdElementwiseOp("add", ins, dst, node=node))
+            acc = ins[0]
+            if k_alpha is not None:
+                b.add(cim.SimdElementwiseOp("mul", [acc, ins[k_alpha]], dst, node=node))
+                acc = dst
+            if k_bias is not None:
+                term = ins[k_bias]
+                if k_beta is not None:
+                    b.add(
+                        cim.SimdElementwiseOp(
+                            "mul", [term, ins[k_beta]], term, node=node
+                        )
+                    )
+                b.add(cim.SimdElementwiseOp("add", [acc, term], dst, node=node))
 
         space = self.arch.outermost
         program = simd.simd_program(
             self.arch,
-            self._symbol(f"{node}.bias"),
+            self._symbol(f"{node}.epilogue"),
             node,
-            [_dram(out, space), _dram(view, space), _dram(out, space)],
-            2,
+            [_dram(a, space) for a in [*args, out]],
+            len(args),
             operands,
             len(_shape(out)) - 1,
             compute,
         )
-        self._launch(op, program, [out, view, out])
+        self._launch(op, program, [*args, out])
 
     def _bias_view(self, op: nest.ContractOp, bias: SSAValue) -> SSAValue:
         """The bias reshaped so that it broadcasts (numpy rules) to the output."""

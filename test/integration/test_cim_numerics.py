@@ -15,6 +15,7 @@ keeps its channels and kernel); the full 224x224 graphs are checked by
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import onnx
 import pytest
@@ -31,7 +32,45 @@ from miredo.sim.traffic import count_traffic
 from miredo.solver.evaluator import evaluate
 from miredo.solver.hardware import load_arch
 
+
+def int8_model() -> onnx.ModelProto:
+    """ConvInteger (uint8 x int8, padded) and MatMulInteger (int8): int32 outputs."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(5)
+    w_conv = rng.integers(-128, 128, (8, 4, 3, 3), dtype=np.int8)
+    w_fc = rng.integers(-128, 128, (40, 24), dtype=np.int8)
+    return helper.make_model(
+        helper.make_graph(
+            [
+                helper.make_node(
+                    "ConvInteger", ["x", "wc"], ["y1"], name="conv", pads=[1, 1, 1, 1]
+                ),
+                helper.make_node("MatMulInteger", ["a", "wf"], ["y2"], name="fc"),
+            ],
+            "int8",
+            [
+                helper.make_tensor_value_info("x", TensorProto.UINT8, [1, 4, 6, 6]),
+                helper.make_tensor_value_info("a", TensorProto.INT8, [3, 40]),
+            ],
+            [
+                helper.make_tensor_value_info("y1", TensorProto.INT32, [1, 8, 6, 6]),
+                helper.make_tensor_value_info("y2", TensorProto.INT32, [3, 24]),
+            ],
+            [
+                numpy_helper.from_array(w_conv, "wc"),
+                numpy_helper.from_array(w_fc, "wf"),
+            ],
+        ),
+        opset_imports=[helper.make_opsetid("", 10)],
+    )
+
+
 MODELS = {
+    "int8": int8_model,
+    "conv_bn": testmodels.conv_bn_model,
+    "matmul": testmodels.matmul_model,
     "resnet_block": testmodels.resnet_block,
     "mobilenet_block": testmodels.mobilenet_block,
     "transformer_block": testmodels.transformer_block,
@@ -51,6 +90,10 @@ CASES = [
     ("mobilenetv2_32", "table4", "heuristic"),
     ("resnet18_32", "small", "miredo"),
     ("mobilenetv2_32", "small", "heuristic"),
+    ("int8", "small", "miredo"),
+    ("int8", "table4", "heuristic"),
+    ("conv_bn", "small", "heuristic"),
+    ("matmul", "small", "heuristic"),
 ]
 
 
@@ -101,3 +144,66 @@ def test_lowered_model_matches_onnx(name: str, arch_name: str, mapper: str) -> N
                 f"{node}: writes of {name_}"
             )
         assert traffic.mvms == cost.n_mvm, node
+
+
+def test_reduction_split_across_cores(tmp_path) -> None:
+    """C on the cores axis: each core sums part of C, the cores of a group add
+    their partial sums (send/recv + SIMD add) before the write-back."""
+    import yaml
+
+    from miredo.dialects.dataflow import DataflowAttr
+    from miredo.solver.mapping import Loop, Mapping
+    from miredo.solver.validator import validate
+
+    spec = yaml.safe_load((Path(__file__).parents[2] / "arch/small.yaml").read_text())
+    spec["name"] = "small_c"
+    spec["spatial"][0]["dims"] = [*spec["spatial"][0]["dims"], "C"]
+    arch_file = tmp_path / "small_c.yaml"
+    arch_file.write_text(yaml.safe_dump(spec))
+    arch = load_arch(str(arch_file))
+
+    b = testmodels.GraphBuilder("cconv", 3)
+    x = b.input("x", (1, 8, 6, 6))
+    b.output(b.conv(x, 8, 4, 3, "conv", pad=1, bias=True), (1, 4, 6, 6))
+    model = b.model()
+    module = import_onnx_model(model, source="cconv")
+    (op,) = [o for o in module.walk() if isinstance(o, nest.ContractOp)]
+    layer = layer_of(op)
+    temporal = (Loop("P", 6), Loop("Q", 6), Loop("S", 3))
+    mapping = Mapping(
+        spatial={
+            "cores": (Loop("C", 2),),
+            "rows": (Loop("C", 4), Loop("R", 3)),
+            "cols": (Loop("K", 4),),
+        },
+        temporal=temporal,
+        level_of={"I": ("LB",) * 3, "W": ("LB",) * 3, "O": ("LB", "LB", "OReg")},
+        bypass={"I": {"GB"}, "W": {"GB"}, "O": {"GB"}},
+        double_buffer=frozenset(),
+    )
+    assert validate(layer, arch, mapping) == []
+    cost = evaluate(layer, arch, mapping)
+    op.attributes["dataflow"] = DataflowAttr.build(
+        arch=arch.name,
+        mapper="heuristic",
+        objective="edp",
+        spatial=[
+            (a.name, [(lp.dim, lp.factor) for lp in mapping.spatial.get(a.name, ())])
+            for a in arch.spatial
+        ],
+        temporal=[(lp.dim, lp.factor) for lp in temporal],
+        levels=[mapping.level_of[o] for o in "IWO"],
+        bypass=[["GB"]] * 3,
+        double_buffer=[],
+        latency=cost.latency,
+        energy=cost.energy,
+        edp=cost.edp,
+        status="heuristic",
+        gap=0.0,
+    )
+    ConvertNestToCimPass(arch=str(arch_file)).apply(Context(), module)
+    module.verify()
+    ops = [o.name for o in module.walk()]
+    assert "cim.send" in ops and "cim.recv" in ops
+    checks = check_outputs(module, model, seed=2, weights=load_weight_table(model))
+    assert checks and all(c.ok for c in checks), checks
