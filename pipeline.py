@@ -152,8 +152,14 @@ def _reused(solved: list, k: int) -> bool:
 # --------------------------------------------------------------------------- #
 
 
-def write_outputs(result: CompileResult, outdir: str | os.PathLike[str]) -> list[Path]:
-    """Write all outputs into ``outdir`` (created if needed), all or nothing."""
+def write_outputs(
+    result: CompileResult, outdir: str | os.PathLike[str], *, flat: bool = False
+) -> list[Path]:
+    """Write all outputs into ``outdir`` (created if needed), all or nothing.
+
+    ``program.s``/``program.json`` use the structured encoding (loops kept,
+    ``--emit=asm-loops|json-loops``) unless ``flat`` (every dynamic instruction
+    on its own line: large for real models)."""
     from miredo.report import build_report, render_markdown, write_plots
     from miredo.tools.cim_emit import emit
 
@@ -171,10 +177,11 @@ def write_outputs(result: CompileResult, outdir: str | os.PathLike[str]) -> list
         with open(stage / "cim.mlir", "w") as f:
             f.write(str(result.module))
             f.write("\n")
+        suffix = "" if flat else "-loops"
         with open(stage / "program.s", "w") as f:
-            emit(result.module, "asm", f)
+            emit(result.module, "asm" + suffix, f)
         with open(stage / "program.json", "w") as f:
-            emit(result.module, "json", f)
+            emit(result.module, "json" + suffix, f)
         result.times["emit"] = time.perf_counter() - t0
         report = build_report(result)
         import json

@@ -117,8 +117,8 @@ Every op has an optional ``node`` property, the ONNX node it was lowered from; i
 printed right after the op name and every verifier message starts with it (or with
 the op name when there is none).
 
-Encoding (``--emit=asm|json``)
-==============================
+Encoding (``--emit=asm|json|asm-loops|json-loops``)
+===================================================
 
 The emitter evaluates ``scf.for`` loops, ``scf.if`` and index arithmetic, so each
 stream becomes a flat list of instructions with concrete offsets and halves.
@@ -178,6 +178,69 @@ streams follow the program body (normally ``global``, then ``core0``, ``core1``,
   "clip", "min": 0.0, "max": 6.0, "approximate": null, "value": null}``,
   ``{"op": "send", "tile": tile, "peer": 1, "tag": 0}``, ``{"op": "barrier",
   "id": 0}``.
+* asm-loops, json-loops: the *structured* encoding keeps each stream's loops and
+  branches instead of unrolling them (as the hardware loops and address generators
+  of a CIM ISA would), so its size follows the program text, not the number of
+  dynamic instructions. Headers, buffers, program and stream order and the
+  instructions are as in asm and json, except that a tile offset or a half may be a
+  *form* over the stream's loop counters. ``scf.for`` becomes ``<stream>: LOOP <i>
+  <count>`` (``LOOP <i> from <lb> to <ub> step <s>`` unless lb is 0 and step 1) ...
+  ``<stream>: ENDLOOP <i>``; a counter takes the induction variable's values, and
+  counters are named ``i0, i1, ...`` in order of appearance, restarting per stream;
+  loop bounds must be constants. ``scf.if`` becomes ``IF <lhs><op><rhs>`` / ``ELSE``
+  / ``ENDIF`` from its ``arith.cmpi`` (``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=``;
+  unsigned ``<u``, ``<=u``, ``>u``, ``>=u``; spaces around the operator when an
+  operand has spaces); any other condition ``c`` is ``c!=0``. Bodies are indented by
+  two spaces per level after ``<stream>: ``. A loop that runs once is inlined (its
+  counter replaced by lb), loops and branches without instructions are left out, a
+  condition decided by the counters' ranges inlines the branch taken and an empty
+  then-branch is printed with the negated predicate.
+  Index arithmetic (``arith.constant``, ``arith.addi/subi/muli``, ``affine.apply``,
+  counters) folds to linear forms ``i0*8+i1*2-1``, constants to integers, so a
+  loop-free stream prints exactly as in asm/json. ``floordiv``/``ceildiv``/``mod`` by
+  a positive constant, and ``divsi/remsi/divui/remui`` of values the ranges prove
+  non-negative, fold to linear forms when the result is linear over the counters'
+  ranges (``(d0 * 2) mod 16`` with ``d0 < 8`` is ``i0*2``); every rewrite is exact.
+  What stays non-linear prints as an expression::
+
+      expr   ::= term (("+" | "-") term)*
+      term   ::= factor (("*" | "floordiv" | "ceildiv" | "mod") factor)*
+      factor ::= INT | "i" DIGITS | "-" factor | "(" expr ")"
+               | FN "(" expr "," expr ")"
+      FN     ::= divsi | remsi | divui | remui | min | max | minu | maxu
+               | and | or | xor | eq | ne | slt | sle | sgt | sge | ult | ule
+               | ugt | uge
+
+  The ``*``/``floordiv``/``ceildiv``/``mod`` level binds tighter than ``+``/``-``,
+  both associate to the left (as in affine maps and Python's ``*``, ``//``, ``%``),
+  unary minus binds tightest; integers are unbounded; ``floordiv`` rounds toward
+  minus infinity, ``ceildiv`` toward plus infinity, ``a mod b = a - b * (a floordiv
+  b)``; the functions are the ``arith`` ops of that name (``divsi``/``remsi``
+  truncate; ``divui``, ``remui``, ``minu``, ``maxu`` and the ``u`` predicates work
+  modulo 2^64; a predicate is 1 or 0). In a tile, commas inside parentheses belong
+  to a function call. A half prints ``.h0``/``.h1`` when constant, else
+  ``.h(<form>)``: the half is the form's value mod 2 (a linear half form is printed
+  reduced mod 2)::
+
+      core0: LOOP i0 4
+      core0:   IF i0==0
+      core0:     SIMD.fill -> b2[0][4] value=0.0
+      core0:   ENDIF
+      core0:   LOOP i1 from 1 to 7 step 2
+      core0:     DMA a0[(i0*2+i1) mod 5 * 24][4] -> b0.h(i0+i1)[0][4]
+      core0:     MVM b0.h(i0+i1)[0][4], b1[0,0][4,4] -> b2[remui(-i0, 4)][4] ib=8 bpc=1 acc=1
+      core0:   ENDLOOP i1
+      core0: ENDLOOP i0
+
+  json-loops: each stream is a list of flat objects, one per line (indented by
+  nesting): json's instruction objects and ``{"op": "loop", "var": "i0", "count":
+  4}`` (plus ``"lb"``, ``"ub"``, ``"step"`` unless lb is 0 and step 1), ``{"op":
+  "endloop", "var": "i0"}``, ``{"op": "if", "lhs": form, "pred": "eq", "rhs":
+  form}`` (``pred`` is the ``arith.cmpi`` predicate name), ``{"op": "else"}``,
+  ``{"op": "endif"}``. A form is an int when constant, ``{"const": c, "i0": 2,
+  "i3": 1}`` when linear (counters with a non-zero coefficient) and ``{"expr":
+  "<text>"}`` in the grammar above otherwise; a tile's ``"half"`` is null, 0, 1 or a
+  form (the half is its value mod 2).
 """
 
 from __future__ import annotations

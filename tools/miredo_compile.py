@@ -55,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
         help="stop a solve within this relative gap (default: 0.01)",
     )
     p.add_argument("--workers", type=int, default=2, help="solver threads per layer")
+    p.add_argument(
+        "--flat-program",
+        action="store_true",
+        help="write program.s/program.json with every dynamic instruction "
+        "on its own line (default: the structured encoding, loops kept)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -98,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         finally:
             if bar:
                 bar[0].close()
-        write_outputs(result, args.output)
+        write_outputs(result, args.output, flat=args.flat_program)
         totals = result.solutions and sum(
             s.cost.latency for _, _, s, _ in result.solutions
         )

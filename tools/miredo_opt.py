@@ -7,7 +7,8 @@ registered pass can be given as a flag, ``--miredo-dataflow`` or
 imported into the ``nest`` dialect.
 
 ``--emit=asm|json`` writes the ``cim.program`` ops of the result as flat
-per-stream instruction lists (``miredo.tools.cim_emit``) instead of the IR.
+per-stream instruction lists (``miredo.tools.cim_emit``) instead of the IR;
+``--emit=asm-loops|json-loops`` keeps the loops (the structured encoding).
 """
 
 import argparse
@@ -107,10 +108,12 @@ class MiredoOptMain(xDSLOptMain):
         )
         arg_parser.add_argument(
             "--emit",
-            choices=("asm", "json"),
+            choices=("asm", "json", "asm-loops", "json-loops"),
             default=None,
             help="instead of the IR, write every cim.program as per-stream "
-            "instruction lists (asm: one line per instruction; json)",
+            "instruction lists (asm: one line per dynamic instruction; json; "
+            "asm-loops, json-loops: structured, keeping loops and branches, with "
+            "affine offsets over the loop counters)",
         )
 
     def prepare_output(self) -> IO[str]:

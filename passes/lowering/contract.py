@@ -345,15 +345,25 @@ class _Emitter:
         self.global_slots: set[int | None] = set()
         self.cross_loads: set[int | None] = set()
         self.cross_stores: set[int | None] = set()
+        # slots with a single-buffered cross transfer: the WAR barrier is needed
+        # (with ping-pong halves the previous iteration's barrier already orders
+        # the reuse of a half, so the transfer overlaps the other half's use)
+        self.single_loads: set[int | None] = set()
+        self.single_stores: set[int | None] = set()
         for e in low.edges:
             ps, cs = low.per_core(e.parent), low.per_core(e.child)
             if not ps:
                 self.global_slots.add(e.slot)
                 if cs:
+                    double = (e.child, e.operand) in low.mapping.double_buffer
                     if e.operand == "O":
                         self.cross_stores.add(e.slot)
+                        if not double:
+                            self.single_stores.add(e.slot)
                     if e.operand != "O" or self._may_read_back(e):
                         self.cross_loads.add(e.slot)
+                        if not double:
+                            self.single_loads.add(e.slot)
         slots = [s for s in self.global_slots if s is not None]
         self.global_depth = max(slots) if slots else -1
         self.groups = low.reduction_groups()
@@ -458,7 +468,7 @@ class _Emitter:
             for e in edges:
                 if not low.per_core(e.parent) and not low.per_core(e.child):
                     self._load(b, e, core)
-        if cross:
+        if cross and slot in self.single_loads:
             self._barrier(b, "before-load", slot)
         if is_global:
             for e in edges:
@@ -492,7 +502,7 @@ class _Emitter:
             for e in edges:
                 if not low.per_core(e.parent) and low.per_core(e.child):
                     self._store(b, e, core)
-        if cross:
+        if cross and slot in self.single_stores:
             self._barrier(b, "after-store", slot)
         if is_global:
             for e in edges:
