@@ -39,6 +39,12 @@ class CompileOptions:
     time_limit: float = 30
     workers: int = 2
     gap_limit: float = 0.01
+    jobs: int = 1
+    """Layers solved in parallel (local processes)."""
+    scheduler: str | None = None
+    """A Dask scheduler address (``tcp://host:port``) to solve on instead."""
+    cache: str | None = "default"
+    """Solution cache: ``default`` (user cache dir), a path, or ``None`` (off)."""
 
 
 @dataclass
@@ -52,8 +58,9 @@ class CompileResult:
     annotated_text: str
     module: ModuleOp
     """The lowered module (host function + programs)."""
-    solutions: list[tuple[str, str, Solution, bool]] = field(default_factory=list)
-    """(node, op kind, solution, reused from an identical layer) per contraction."""
+    solutions: list[tuple[str, str, Solution, str]] = field(default_factory=list)
+    """(node, op kind, solution, source) per contraction; source is ``solved``,
+    ``cache`` or ``reused`` (an identical layer of the same model)."""
     simd_ops: list[tuple[str, str]] = field(default_factory=list)
     """(node, op name) of every op lowered to the SIMD units."""
     times: dict[str, float] = field(default_factory=dict)
@@ -64,13 +71,13 @@ def compile_model(
     model: str | os.PathLike[str],
     options: CompileOptions,
     *,
-    on_layer: Callable[[str, Solution, bool], None] | None = None,
+    on_layer: Callable[[str, Solution, str], None] | None = None,
     on_start: Callable[[int], None] | None = None,
 ) -> CompileResult:
     """Import, map, annotate and lower ``model``.
 
     ``on_start(n)`` is called with the number of contractions before solving and
-    ``on_layer(node, solution, reused)`` after each one (progress reporting).
+    ``on_layer(node, solution, source)`` after each one (progress reporting).
     """
     from miredo.dialects import nest
     from miredo.frontends.onnx import import_onnx_file
@@ -104,21 +111,33 @@ def compile_model(
         on_start(len(contracts))
     t0 = time.perf_counter()
 
-    def layer_done(op: nest.ContractOp, sol: Solution, reused: bool) -> None:
+    def layer_done(op: nest.ContractOp, sol: Solution, source: str) -> None:
         if on_layer is not None:
-            on_layer(op.node.data, sol, reused)
+            on_layer(op.node.data, sol, source)
 
-    solved = annotate(
-        module,
-        arch,
-        objective=options.objective,
-        mapper=options.mapper,
-        solver=options.solver,
-        time_limit=options.time_limit,
-        workers=options.workers,
-        gap_limit=options.gap_limit,
-        on_layer=layer_done,
-    )
+    from miredo.solver.cache import SolutionCache
+
+    cache = None
+    if options.cache is not None:
+        cache = SolutionCache(None if options.cache == "default" else options.cache)
+    try:
+        solved = annotate(
+            module,
+            arch,
+            objective=options.objective,
+            mapper=options.mapper,
+            solver=options.solver,
+            time_limit=options.time_limit,
+            workers=options.workers,
+            gap_limit=options.gap_limit,
+            jobs=options.jobs,
+            scheduler=options.scheduler,
+            cache=cache,
+            on_layer=layer_done,
+        )
+    finally:
+        if cache is not None:
+            cache.close()
     times["dataflow"] = time.perf_counter() - t0
     annotated_text = str(module)
 
@@ -133,18 +152,10 @@ def compile_model(
         nest_text=nest_text,
         annotated_text=annotated_text,
         module=module,
-        solutions=[
-            (op.node.data, op.kind.data, sol, _reused(solved, k))
-            for k, (op, sol) in enumerate(solved)
-        ],
+        solutions=[(op.node.data, op.kind.data, sol, src) for op, sol, src in solved],
         simd_ops=simd_ops,
         times=times,
     )
-
-
-def _reused(solved: list, k: int) -> bool:
-    sol = solved[k][1]
-    return any(s is sol for _, s in solved[:k])
 
 
 # --------------------------------------------------------------------------- #

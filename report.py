@@ -9,7 +9,7 @@
                  "predicted": {"latency_cycles", "energy_pj", "edp",
                                "utilization", "spatial_utilization"},
                  "solver": {"mapper", "solver", "status", "gap", "time_s",
-                            "variables", "constraints", "reused"}}],
+                            "variables", "constraints", "source"}}],
      "simd_ops": [{"name", "op"}],
      "totals": {"layers", "latency_cycles", "energy_pj", "edp", "solve_time_s"}}
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 def build_report(result: CompileResult) -> dict[str, Any]:
     """The ``report.json`` content."""
     layers: list[dict[str, Any]] = []
-    for name, kind, sol, reused in result.solutions:
+    for name, kind, sol, source in result.solutions:
         layer, cost = sol.layer, sol.cost
         layers.append(
             {
@@ -52,10 +52,10 @@ def build_report(result: CompileResult) -> dict[str, Any]:
                     "solver": sol.solver,
                     "status": sol.status,
                     "gap": float(sol.gap),
-                    "time_s": 0.0 if reused else float(sol.wall_time),
+                    "time_s": float(sol.wall_time) if source == "solved" else 0.0,
                     "variables": sol.variables,
                     "constraints": sol.constraints,
-                    "reused": reused,
+                    "source": source,
                 },
             }
         )
@@ -73,6 +73,7 @@ def build_report(result: CompileResult) -> dict[str, Any]:
             "time_limit": opts.time_limit,
             "workers": opts.workers,
             "gap_limit": opts.gap_limit,
+            "jobs": opts.jobs,
         },
         "times_s": {k: round(v, 4) for k, v in result.times.items()},
         "layers": layers,
@@ -140,7 +141,7 @@ def render_markdown(report: dict[str, Any], plots: list[str]) -> str:
         d = lay["dims"]
         dims = "x".join(str(d[k]) for k in "NGKCPQRS")
         p, s = lay["predicted"], lay["solver"]
-        status = s["status"] + (" (reused)" if s["reused"] else "")
+        status = s["status"] + ("" if s["source"] == "solved" else f" ({s['source']})")
         lines.append(
             f"| {lay['name']} | {lay['op']} | {dims} | {p['latency_cycles']:,} | "
             f"{p['energy_pj']:.4g} | {p['utilization']:.2f} | {status} | "

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
@@ -25,6 +26,9 @@ from miredo.dialects.dataflow import DataflowAttr
 from miredo.dialects.nest import ContractOp
 from miredo.solver.hardware import Arch
 from miredo.solver.mip import Solution
+
+if TYPE_CHECKING:
+    from miredo.solver.cache import SolutionCache
 from miredo.solver.workload import OPERANDS, Layer
 
 
@@ -88,20 +92,32 @@ class MiredoDataflowPass(ModulePass):
     """Solver threads per layer."""
     gap_limit: int | float = 0.01
     """Stop a solve once it is proven within this relative gap."""
+    jobs: int = 1
+    """Layers solved in parallel (processes)."""
+    cache: str = ""
+    """A solution-cache database path (empty: no cache)."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        from miredo.solver.cache import SolutionCache
         from miredo.solver.hardware import load_arch
 
-        annotate(
-            op,
-            load_arch(self.arch),
-            objective=self.objective,
-            mapper=self.mapper,
-            solver=self.solver,
-            time_limit=self.time_limit,
-            workers=self.workers,
-            gap_limit=self.gap_limit,
-        )
+        cache = SolutionCache(self.cache) if self.cache else None
+        try:
+            annotate(
+                op,
+                load_arch(self.arch),
+                objective=self.objective,
+                mapper=self.mapper,
+                solver=self.solver,
+                time_limit=self.time_limit,
+                workers=self.workers,
+                gap_limit=self.gap_limit,
+                jobs=self.jobs,
+                cache=cache,
+            )
+        finally:
+            if cache is not None:
+                cache.close()
 
 
 def annotate(
@@ -114,31 +130,43 @@ def annotate(
     time_limit: float = 30,
     workers: int = 2,
     gap_limit: float = 0.01,
-    on_layer: Callable[[ContractOp, Solution, bool], None] | None = None,
-) -> list[tuple[ContractOp, Solution]]:
-    """Solve and annotate every contraction of ``module``; identical layers are
-    solved once. ``on_layer(op, solution, reused)`` is called after each one."""
-    from miredo.solver.mip import solve_layer
+    jobs: int = 1,
+    scheduler: str | None = None,
+    cache: SolutionCache | None = None,
+    on_layer: Callable[[ContractOp, Solution, str], None] | None = None,
+) -> list[tuple[ContractOp, Solution, str]]:
+    """Solve and annotate every contraction of ``module``.
 
-    solved: dict[str, Solution] = {}
-    out: list[tuple[ContractOp, Solution]] = []
-    for contract in [o for o in module.walk() if isinstance(o, ContractOp)]:
-        layer = layer_of(contract)
-        key = layer.signature()
-        reused = key in solved
-        if not reused:
-            solved[key] = solve_layer(
-                layer,
-                arch,
-                objective=objective,
-                mapper=mapper,
-                solver=solver,
-                time_limit=time_limit,
-                workers=workers,
-                gap_limit=gap_limit,
-            )
-        contract.attributes["dataflow"] = dataflow_attr(solved[key], arch, objective)
-        out.append((contract, solved[key]))
+    Identical layers are solved once, cached solutions are reused and the rest run
+    as parallel jobs (:func:`miredo.solver.jobs.solve_layers`). Returns, per
+    contraction, its solution and where it came from (``solved``, ``cache`` or
+    ``reused``); ``on_layer(op, solution, source)`` reports each as it arrives.
+    """
+    from miredo.solver.cache import SolveOptions
+    from miredo.solver.jobs import solve_layers
+
+    contracts = [o for o in module.walk() if isinstance(o, ContractOp)]
+    options = SolveOptions(
+        objective=objective,
+        mapper=mapper,
+        solver=solver,
+        time_limit=float(time_limit),
+        workers=workers,
+        gap_limit=float(gap_limit),
+    )
+
+    def done(i: int, sol: Solution, source: str) -> None:
+        contracts[i].attributes["dataflow"] = dataflow_attr(sol, arch, objective)
         if on_layer is not None:
-            on_layer(contract, solved[key], reused)
-    return out
+            on_layer(contracts[i], sol, source)
+
+    results = solve_layers(
+        [layer_of(c) for c in contracts],
+        arch,
+        options,
+        jobs=jobs,
+        scheduler=scheduler,
+        cache=cache,
+        on_done=done,
+    )
+    return [(c, sol, src) for c, (sol, src) in zip(contracts, results, strict=True)]

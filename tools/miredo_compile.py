@@ -54,7 +54,32 @@ def _parser() -> argparse.ArgumentParser:
         default=0.01,
         help="stop a solve within this relative gap (default: 0.01)",
     )
-    p.add_argument("--workers", type=int, default=2, help="solver threads per layer")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="solver threads per layer (default: 2, or 1 with -j > 1)",
+    )
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=None,
+        help="layers solved in parallel (default: the number of cores)",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="tcp://HOST:PORT",
+        help="solve on this Dask distributed scheduler (needs miredo[dask])",
+    )
+    p.add_argument(
+        "--cache",
+        default="default",
+        metavar="PATH",
+        help="solution cache database (default: in the user cache dir)",
+    )
+    p.add_argument("--no-cache", action="store_true", help="do not use the cache")
     p.add_argument(
         "--flat-program",
         action="store_true",
@@ -84,9 +109,16 @@ def main(argv: Sequence[str] | None = None) -> None:
                 tqdm(total=n, unit="layer", disable=args.quiet or None, file=sys.stderr)
             )
 
-        def on_layer(node: str, sol, reused: bool) -> None:
-            bar[0].set_postfix_str(f"{node} {'reused' if reused else sol.status}")
+        def on_layer(node: str, sol, source: str) -> None:
+            bar[0].set_postfix_str(
+                f"{node} {sol.status if source == 'solved' else source}"
+            )
             bar[0].update()
+
+        import os
+
+        jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
+        workers = args.workers if args.workers is not None else (1 if jobs > 1 else 2)
 
         options = CompileOptions(
             arch=args.arch,
@@ -94,8 +126,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             mapper=args.mapper,
             solver=args.solver,
             time_limit=args.time_limit,
-            workers=args.workers,
+            workers=workers,
             gap_limit=args.gap_limit,
+            jobs=jobs,
+            scheduler=args.scheduler,
+            cache=None if args.no_cache else args.cache,
         )
         try:
             result = compile_model(

@@ -113,7 +113,7 @@ def _lower(name: str, arch_name: str, mapper: str):
         op.node.data: evaluate(
             layer_of(op), arch, mapping_of(op.attributes["dataflow"])
         )
-        for op, _ in solved
+        for op, _, _ in solved
     }
     ConvertNestToCimPass(arch=arch_name).apply(Context(), module)
     module.verify()

@@ -1,0 +1,171 @@
+"""A persistent cache of solved layers: an embedded SQLite database.
+
+The key of a solve is the SHA-256 of everything that determines its result: the
+layer's canonical signature (dims, strides, dilation, halo extent, operand
+relevance), the hardware file's content hash, the objective and the solver
+options (mapper, backend, time limit, gap limit, threads, seed) and miredo's
+version. The value is the mapping with its solver report; the cost is recomputed
+by the evaluator on a hit (cheap, and never stale).
+
+The database lives in the user cache directory (``platformdirs``) unless a path is
+given. It runs in WAL mode with a busy timeout, so concurrent compiles (processes)
+can read and write it safely; a file that is not a valid database is reported on
+stderr, moved aside and rebuilt, never fatal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from miredo.solver.evaluator import evaluate
+from miredo.solver.hardware import Arch
+from miredo.solver.mapping import Mapping
+from miredo.solver.mip import Solution
+from miredo.solver.workload import Layer
+
+SCHEMA = 1
+"""Bumped whenever the stored format or the meaning of a solve changes."""
+
+
+def default_cache_path() -> Path:
+    """``<user cache dir>/miredo/solutions.sqlite``."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("miredo")) / "solutions.sqlite"
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("miredo")
+    except PackageNotFoundError:  # running from a source tree
+        return "dev"
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """The options that change a solve's result (part of the cache key)."""
+
+    objective: str = "edp"
+    mapper: str = "miredo"
+    solver: str = "cpsat"
+    time_limit: float = 30.0
+    workers: int = 2
+    gap_limit: float = 0.01
+    seed: int = 0
+
+
+def cache_key(layer: Layer, arch: Arch, options: SolveOptions) -> str:
+    """The SHA-256 key of one solve (see the module docstring)."""
+    text = json.dumps(
+        {
+            "schema": SCHEMA,
+            "version": _version(),
+            "layer": layer.signature(),
+            "arch": arch.content_hash,
+            "options": options.__dict__,
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class SolutionCache:
+    """Get and put solutions by :func:`cache_key`."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None):
+        self.path = Path(path) if path is not None else default_cache_path()
+        self._db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return self._connect()
+        except sqlite3.DatabaseError as e:
+            aside = self.path.with_name(self.path.name + ".corrupt")
+            print(
+                f"miredo: {self.path}: warning: the solution cache is unreadable "
+                f"({e}); moved it to {aside.name} and starting a new one",
+                file=sys.stderr,
+            )
+            os.replace(self.path, aside)
+            for suffix in ("-wal", "-shm"):
+                Path(str(self.path) + suffix).unlink(missing_ok=True)
+            return self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30.0)
+        try:
+            db.execute("PRAGMA busy_timeout = 30000")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS solutions ("
+                "key TEXT PRIMARY KEY, layer TEXT NOT NULL, value TEXT NOT NULL)"
+            )
+            db.execute("SELECT count(*) FROM solutions").fetchone()
+            db.commit()
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
+
+    def get(self, key: str, layer: Layer, arch: Arch) -> Solution | None:
+        """The cached solution of ``layer`` (renamed to ``layer``'s name), if any."""
+        try:
+            row = self._db.execute(
+                "SELECT value FROM solutions WHERE key = ?", (key,)
+            ).fetchone()
+        except sqlite3.DatabaseError:
+            self._db.close()
+            self._db = self._open()
+            return None
+        if row is None:
+            return None
+        data = json.loads(row[0])
+        mapping = Mapping.from_dict(data["mapping"])
+        return Solution(
+            layer=layer,
+            mapping=mapping,
+            cost=evaluate(layer, arch, mapping),
+            mapper=data["mapper"],
+            solver=data["solver"],
+            status=data["status"],
+            gap=data["gap"],
+            wall_time=data["wall_time"],
+            variables=data["variables"],
+            constraints=data["constraints"],
+            solver_objective=data["solver_objective"],
+            warnings=list(data["warnings"]),
+        )
+
+    def put(self, key: str, solution: Solution) -> None:
+        value = json.dumps(
+            {
+                "mapping": solution.mapping.to_dict(),
+                "mapper": solution.mapper,
+                "solver": solution.solver,
+                "status": solution.status,
+                "gap": solution.gap,
+                "wall_time": solution.wall_time,
+                "variables": solution.variables,
+                "constraints": solution.constraints,
+                "solver_objective": solution.solver_objective,
+                "warnings": solution.warnings,
+            },
+            sort_keys=True,
+        )
+        with self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO solutions (key, layer, value) VALUES (?, ?, ?)",
+                (key, solution.layer.signature(), value),
+            )
+
+    def close(self) -> None:
+        self._db.close()
