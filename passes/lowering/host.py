@@ -333,6 +333,22 @@ class HostLowering:
         def compute(b, tiles: list[cim.Tile], dst: cim.Tile) -> None:
             b.add(cim.PoolOp(kind, tiles[0], dst, node=node, **kwargs))
 
+        level = self.arch.level(simd.simd_level(self.arch))
+        plane = in_shape[2] * in_shape[3] + out_shape[2] * out_shape[3]
+        cap = level.capacity_bits
+        if cap is not None and plane * self.arch.precision.output > cap:
+            space = self.arch.outermost
+            program = simd.pool_rows_program(
+                self.arch,
+                self._symbol(node),
+                node,
+                [_dram(op.input, space), _dram(op.output, space)],
+                kind,
+                **kwargs,
+            )
+            self._launch(op, program, [op.input, op.output])
+            Rewriter.erase_op(op)
+            return
         operands = [simd.Operand(0, simd.plane_tile(in_shape))]
         self._simd(
             op, node, [op.input, op.output], operands, len(out_shape) - 3, compute

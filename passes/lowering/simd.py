@@ -102,7 +102,7 @@ def simd_program(
     """A chunked SIMD program. ``compute`` emits the instruction(s) of one chunk
     from the operand tiles (in ``operands`` order) into the output tile, whose
     buffer has shape ``out_buffer(chunk sizes)`` (same element count)."""
-    level = _simd_level(arch)
+    level = simd_level(arch)
     bits = arch.precision.output
     out_t = arg_types[out_arg]
     assert isinstance(out_t, MemRefType)
@@ -201,7 +201,7 @@ def simd_program(
     return program
 
 
-def _simd_level(arch: Arch) -> str:
+def simd_level(arch: Arch) -> str:
     """The largest per-core level other than the macro."""
     cands = [
         lv
@@ -346,3 +346,111 @@ def reduce_tile(in_shape: Sequence[int], axes: Sequence[int], keepdims: bool) ->
         return offs, out
 
     return fn
+
+
+def pool_rows_program(
+    arch: Arch,
+    sym_name: str,
+    node: str,
+    arg_types: Sequence[Attribute],
+    kind: str,
+    kernel: Sequence[int],
+    stride: Sequence[int],
+    dilation: Sequence[int],
+    pad: Sequence[int],
+    count_include_pad: bool,
+) -> cim.ProgramOp:
+    """Pooling whose planes do not fit a core's buffer: chunks of output rows.
+
+    A chunk is ``t`` output rows of one (n, c) plane; it reads the input rows its
+    windows touch (clipped to the input) and pools them with the padding that
+    chunk really has (top and bottom chunks keep the op's padding, the others
+    none), so max pooling never sees a padded zero. Chunks are unrolled and dealt
+    to the cores in turn.
+    """
+    level = simd_level(arch)
+    bits = arch.precision.output
+    in_t, out_t = arg_types
+    assert isinstance(in_t, MemRefType) and isinstance(out_t, MemRefType)
+    n_, c_, h, w = in_t.get_shape()
+    oh, ow = out_t.get_shape()[2:]
+    kh, sh, dh = kernel[0], stride[0], dilation[0]
+    top, left, _, right = pad
+    capacity = arch.level(level).capacity_bits
+    cap_elems = (capacity // bits) if capacity is not None else 1 << 62
+
+    def rows(t: int) -> int:
+        return min((t - 1) * sh + (kh - 1) * dh + 1, h)
+
+    fits = [
+        t for t in range(oh, 0, -1) if oh % t == 0 and rows(t) * w + t * ow <= cap_elems
+    ]
+    if not fits:
+        raise MiredoError(
+            f"not even one output row of this pooling fits the per-core buffer "
+            f"'{level}' ({cap_elems} elements)",
+            node,
+        )
+    t = fits[0]
+    span = (t - 1) * sh + (kh - 1) * dh + 1
+    program = cim.ProgramOp(
+        sym_name,
+        list(arg_types),
+        arch=arch.name,
+        cores=arch.n_cores,
+        shared=[lv.name for lv in arch.levels if not lv.per_core],
+        per_core=[lv.name for lv in arch.levels if lv.per_core],
+        macro=arch.macro.level,
+        arg_bits=[bits, bits],
+        node=node,
+    )
+    x, y = program.args
+    in_buf = cim.AllocOp(
+        MemRefType(in_t.element_type, [rows(t), w], memory_space=StringAttr(level)),
+        bits=bits,
+        node=node,
+    )
+    out_buf = cim.AllocOp(
+        MemRefType(out_t.element_type, [t, ow], memory_space=StringAttr(level)),
+        bits=bits,
+        node=node,
+    )
+    program.add(in_buf, out_buf)
+    chunks = [
+        (n, c, r0) for n in range(n_) for c in range(c_) for r0 in range(0, oh, t)
+    ]
+    for core in range(min(arch.n_cores, len(chunks))):
+        block = Block()
+        b = StreamBuilder(block, {})
+        for n, c, r0 in chunks[core :: arch.n_cores]:
+            start = r0 * sh - top
+            lo, hi = max(0, start), min(h, start + span)
+            b.add(
+                cim.DmaOp(
+                    cim.Tile.of(x, [n, c, lo, 0], [1, 1, hi - lo, w]),
+                    cim.Tile.of(in_buf.result, [0, 0], [hi - lo, w]),
+                    node=node,
+                )
+            )
+            b.add(
+                cim.PoolOp(
+                    kind,
+                    cim.Tile.of(in_buf.result, [0, 0], [hi - lo, w]),
+                    cim.Tile.of(out_buf.result),
+                    kernel=kernel,
+                    stride=stride,
+                    dilation=dilation,
+                    pad=[lo - start, left, start + span - hi, right],
+                    count_include_pad=count_include_pad,
+                    node=node,
+                )
+            )
+            b.add(
+                cim.DmaOp(
+                    cim.Tile.of(out_buf.result),
+                    cim.Tile.of(y, [n, c, r0, 0], [1, 1, t, ow]),
+                    node=node,
+                )
+            )
+        program.add(cim.CoreOp(core, block, node=node))
+    return program

@@ -67,7 +67,33 @@ def int8_model() -> onnx.ModelProto:
     )
 
 
+def big_pool_model() -> onnx.ModelProto:
+    """Poolings whose 72x72 planes do not fit a core's buffer on ``small``."""
+    b = testmodels.GraphBuilder("pools", 4)
+    x = b.input("x", (1, 2, 72, 72))
+    y = b.node(
+        "MaxPool",
+        [x],
+        "maxpool",
+        kernel_shape=[3, 3],
+        strides=[2, 2],
+        pads=[1, 1, 1, 1],
+    )
+    z = b.node(
+        "AveragePool",
+        [x],
+        "avgpool",
+        kernel_shape=[3, 3],
+        strides=[2, 2],
+        pads=[1, 1, 1, 1],
+        count_include_pad=1,
+    )
+    b.output(b.node("Add", [y, z], "add"), (1, 2, 36, 36))
+    return b.model()
+
+
 MODELS = {
+    "big_pool": big_pool_model,
     "int8": int8_model,
     "conv_bn": testmodels.conv_bn_model,
     "matmul": testmodels.matmul_model,
@@ -94,6 +120,7 @@ CASES = [
     ("int8", "table4", "heuristic"),
     ("conv_bn", "small", "heuristic"),
     ("matmul", "small", "heuristic"),
+    ("big_pool", "small", "heuristic"),
 ]
 
 
