@@ -67,7 +67,6 @@ def heuristic_mapping(
     rng = random.Random(seed)
     candidates = spatial_candidates(layer, arch, n_spatial)
     scored: list[tuple[tuple[float, float, float], int, Mapping, Cost]] = []
-    binding: str | None = None
     serial = itertools.count()
 
     seen: dict[Mapping, Cost] = {}
@@ -92,20 +91,14 @@ def heuristic_mapping(
             loops = temporal_loops(layer, spatial)
             for order in loop_orders(loops, budget, rng):
                 for bypass in (no_bypass, bypass_all):
-                    m, where = allocate(
-                        layer, arch, spatial, order, bypass, frozenset()
-                    )
-                    if m is None:
-                        binding = where  # the last group is the minimal one
+                    m, _ = allocate(layer, arch, spatial, order, bypass, frozenset())
+                    if m is None:  # a level overflowed: see ``infeasible``
                         continue
                     score(m)
         if scored:
             break
     if not scored:
-        raise MiredoError(
-            f"layer does not fit even at minimal tiles: level {binding} is too small",
-            f"layer {layer.name}",
-        )
+        raise infeasible(layer, arch)
 
     # refine the best few: bypass toggles, then double-buffer toggles
     scored.sort(key=lambda t: (t[0], t[1]))
@@ -117,8 +110,30 @@ def heuristic_mapping(
     for _, _, m, c in scored:
         if not validate(layer, arch, m):
             return m, c
-    raise MiredoError(  # pragma: no cover - allocation respects every rule
-        "the heuristic found no valid mapping", f"layer {layer.name}"
+    raise infeasible(layer, arch)
+
+
+def minimal_mapping(layer: Layer, arch: Arch) -> Mapping:
+    """The smallest tiles there are: no unrolling, every loop at the outermost
+    level, nothing bypassed or double-buffered (each on-chip level holds one
+    element of each operand it may hold)."""
+    loops = tuple(Loop(d, layer.dims[d]) for d in DIMS if layer.dims[d] > 1)
+    return Mapping(
+        spatial={},
+        temporal=loops,
+        level_of={op: (arch.outermost,) * len(loops) for op in OPERANDS},
+        bypass={},
+        double_buffer=frozenset(),
+    )
+
+
+def infeasible(layer: Layer, arch: Arch) -> MiredoError:
+    """The error for a layer no mapping fits, naming the binding capacity."""
+    problems = validate(layer, arch, minimal_mapping(layer, arch))
+    why = problems[0] if problems else "no mapping passes the validator"
+    return MiredoError(
+        f"cannot be mapped onto '{arch.name}' even with the smallest tiles: {why}",
+        f"layer {layer.name}",
     )
 
 
