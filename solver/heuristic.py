@@ -98,7 +98,12 @@ def heuristic_mapping(
         if scored:
             break
     if not scored:
-        raise infeasible(layer, arch)
+        # the greedy allocation can overfill inner levels when an outer one is
+        # smaller; the smallest tiles are the last resort
+        minimal = minimal_mapping(layer, arch)
+        if validate(layer, arch, minimal):
+            raise infeasible(layer, arch)
+        score(minimal)
 
     # refine the best few: bypass toggles, then double-buffer toggles
     scored.sort(key=lambda t: (t[0], t[1]))

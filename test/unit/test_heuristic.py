@@ -136,3 +136,25 @@ def test_enumerator_on_a_tiny_case() -> None:
             assert m is not None and m in valid
             assert evaluate(layer, arch, m).latency >= best_c.latency
     assert best_c.latency >= physical_bound(layer, arch)
+
+
+def test_infeasible_layer_names_the_binding_level() -> None:
+    import yaml
+
+    from miredo.errors import MiredoError
+    from miredo.solver.hardware import arch_from_dict
+    from miredo.solver.mip import solve_layer
+
+    spec = yaml.safe_load(
+        (Path(__file__).parents[2] / "arch" / "tiny.yaml").read_text()
+    )
+    spec["levels"][3]["capacity_bits"] = 2  # IReg: less than one 4-bit input
+    arch = arch_from_dict(spec)
+    layer = Layer.conv("c1", k=2, c=2, in_hw=(4, 4))
+    for mapper in ("heuristic", "miredo"):
+        with pytest.raises(MiredoError) as e:
+            solve_layer(layer, arch, mapper=mapper, time_limit=1)
+        assert str(e.value) == (
+            "layer c1: error: cannot be mapped onto 'tiny' even with the smallest "
+            "tiles: level IReg: needs 4 bits per instance, capacity 2"
+        )
