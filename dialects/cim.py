@@ -1699,9 +1699,16 @@ class LoadWeightsOp(TileOp):
     ``j``. On hardware whose weight writes block compute, no MVM on this macro
     overlaps the write (the mode-switch stall of paper Fig. 2a).
 
+    In a core stream it writes the core's own macro. In ``cim.global`` it is a
+    weight broadcast over the distribution network from a shared level into the
+    macros of ``cores [...]``, with ``shifts`` (as in ``cim.dma``) giving each core
+    its own window of the source; the source is read once.
+
     ```
     cim.load_weights "conv1" %lb[0, 0] [27, 16] -> %m[0, 0] [27, 16]
         : memref<27x16xi8, "LB"> -> memref<128x32xi8, "Macro">
+    cim.load_weights %gb[0, 0] [8, 4] -> %m[0, 0] [8, 4] cores [0, 1]
+        shifts [[0, 0], [0, 4]] : memref<8x8xi8, "GB"> -> memref<8x4xi8, "Macro">
     ```
     """
 
@@ -1713,6 +1720,10 @@ class LoadWeightsOp(TileOp):
     """A buffer in the macro level."""
     offsets = var_operand_def(IndexType)
     """Dynamic offsets of both tiles."""
+    cores = opt_prop_def(DenseArrayBase[I64])
+    """``cim.global`` only: the cores whose macros receive the weights."""
+    shifts = opt_prop_def(DenseArrayBase[I64])
+    """Per-core source windows (flattened core-major), as in ``cim.dma``."""
 
     TILE_ROLES: ClassVar[tuple[str, ...]] = ("source", "macro")
 
@@ -1721,23 +1732,77 @@ class LoadWeightsOp(TileOp):
         source: Tile,
         macro: Tile,
         *,
+        cores: Sequence[int] | None = None,
+        shifts: Sequence[Sequence[int]] | None = None,
         node: str | None = None,
         attributes: Mapping[str, Attribute] | None = None,
     ):
         dynamic, props = _encode_tiles([source, macro])
         super().__init__(
             operands=[source.buffer, macro.buffer, dynamic],
-            properties={**props, "node": None if node is None else StringAttr(node)},
+            properties={
+                **props,
+                "cores": None if cores is None else _i64_array(cores),
+                "shifts": (
+                    None
+                    if shifts is None
+                    else _i64_array([v for row in shifts for v in row])
+                ),
+                "node": None if node is None else StringAttr(node),
+            },
             attributes=attributes,
         )
 
     def tile_buffers(self) -> list[SSAValue]:
         return [self.source, self.macro]
 
+    @property
+    def core_set(self) -> tuple[int, ...] | None:
+        return None if self.cores is None else _ints(self.cores)
+
+    def core_shifts(self) -> list[tuple[int, ...]] | None:
+        """Per-core source offset deltas, one tuple per entry of ``cores``."""
+        if self.shifts is None or self.cores is None:
+            return None
+        flat, n = _ints(self.shifts), len(_ints(self.cores))
+        rank = len(flat) // n if n else 0
+        return [flat[k * rank : (k + 1) * rank] for k in range(n)]
+
     def verify_(self) -> None:
-        _, hier = self._in_core()
+        stream, hier = self._in_stream()
         src, mac = self._verify_tiles()
         self._check_declared([src, mac], hier)
+        cores = self.core_set
+        if isinstance(stream, CoreOp):
+            if cores is not None or self.shifts is not None:
+                self._fail(
+                    "cores [...] and shifts [...] are only allowed in cim.global; a "
+                    "core writes its own macro"
+                )
+        else:
+            if not cores:
+                self._fail("in cim.global a weight broadcast needs cores [...]")
+            if hier is not None:
+                if hier.is_per_core(src.space):
+                    self._fail(
+                        "a broadcast from cim.global reads a shared level, got "
+                        f"{_space_text(src.space)}"
+                    )
+                if any(not 0 <= c < hier.cores for c in cores) or len(
+                    set(cores)
+                ) != len(cores):
+                    self._fail(
+                        f"cores {_fmt(cores)} must be distinct core ids in "
+                        f"[0, {hier.cores})"
+                    )
+            if self.shifts is not None and len(_ints(self.shifts)) != len(cores) * len(
+                src.sizes
+            ):
+                self._fail(
+                    f"shifts has {len(_ints(self.shifts))} entries; expected one "
+                    f"delta per source dim ({len(src.sizes)}) for each of the "
+                    f"{len(cores)} cores"
+                )
         if hier is not None:
             if mac.space != hier.macro:
                 self._fail(
@@ -1770,6 +1835,11 @@ class LoadWeightsOp(TileOp):
         _print_tile(printer, tiles[0])
         printer.print_string(" -> ")
         _print_tile(printer, tiles[1])
+        if self.cores is not None:
+            printer.print_string(f" cores {_fmt(_ints(self.cores))}")
+        rows = self.core_shifts()
+        if rows is not None:
+            printer.print_string(" shifts [" + ", ".join(_fmt(r) for r in rows) + "]")
         printer.print_op_attributes(self.attributes)
         printer.print_string(" : ")
         printer.print_attribute(self.source.type)
@@ -1783,6 +1853,13 @@ class LoadWeightsOp(TileOp):
         raw_src = _parse_tile(parser)
         parser.parse_punctuation("->")
         raw_mac = _parse_tile(parser)
+        if parser.parse_optional_keyword("cores") is not None:
+            props["cores"] = _i64_array(_parse_int_list(parser))
+        if parser.parse_optional_keyword("shifts") is not None:
+            rows = parser.parse_comma_separated_list(
+                parser.Delimiter.SQUARE, lambda: _parse_int_list(parser)
+            )
+            props["shifts"] = _i64_array([v for r in rows for v in r])
         attrs = parser.parse_optional_attr_dict()
         parser.parse_punctuation(":")
         src_t = parser.parse_type()

@@ -350,7 +350,7 @@ class CimMachine:
         if isinstance(op, DmaOp):
             return self._prepare_dma(op)
         if isinstance(op, LoadWeightsOp):
-            return self._prepare_ldw()
+            return self._prepare_ldw(op)
         if isinstance(op, MvmOp):
             return self._prepare_mvm(op)
         if isinstance(op, SimdElementwiseOp):
@@ -417,10 +417,21 @@ class CimMachine:
 
         return dma
 
-    def _prepare_ldw(self) -> Handler:
+    def _prepare_ldw(self, op: LoadWeightsOp) -> Handler:
+        cores = op.core_set
+        shifts = op.core_shifts()
+
         def ldw(ins: Instr, core: int | None) -> None:
             src, mac = ins.tiles
-            self._write(mac, core, self._view(src, core))
+            if core is not None or cores is None:
+                self._write(mac, core, self._view(src, core))
+                return
+            array = self._array(src, None)
+            for k, c in enumerate(cores):
+                offs = src.offsets
+                if shifts is not None:
+                    offs = tuple(o + d for o, d in zip(offs, shifts[k], strict=True))
+                self._write(mac, c, tile_view(array, offs, src.sizes, src.strides))
 
         return ldw
 

@@ -14,8 +14,9 @@ analytical model, so they must stay exact:
   window is clamped to the input extent, never to what is in bounds). It writes
   ``n x width(dst)`` bits to the destination level in each destination core (a
   multicast to 4 cores writes 4 tiles).
-* ``cim.load_weights`` reads the source tile from its level and writes the macro
-  tile to the macro level.
+* ``cim.load_weights`` reads the source tile from its level (a broadcast from
+  ``cim.global``: the windows of all its cores, counted as for a DMA) and writes
+  the macro tile to the macro level of each receiving core.
 * ``cim.mvm`` reads the input tile (``rows x width(input)``, counted per dim at
   most the buffer's extent, as for a DMA source) from its level and
   reads and writes the output tile (``cols x width(output)``) in its level,
@@ -210,8 +211,18 @@ def _op_cost(trace: ProgramTrace, stream: StreamTrace, k: int) -> _OpCost:
             "dmas",
         )
     if isinstance(op, LoadWeightsOp):
+        src = tiles[0]
+        shifts = op.core_shifts()
+        n_src = source_positions(
+            tuple(src.sizes),
+            tuple(src.strides),
+            tuple(map(tuple, shifts)) if shifts is not None else None,
+            tuple(src.shape),
+        )
+        copies = len(op.core_set or ()) if stream.core is None else 1
         return _OpCost(
-            ((lvl(0), READ, bits(0)), (lvl(1), WRITE, bits(1))), "load_weights"
+            ((lvl(0), READ, bits(0, n_src)), (lvl(1), WRITE, max(copies, 1) * bits(1))),
+            "load_weights",
         )
     if isinstance(op, MvmOp):
         x = tiles[0]

@@ -210,7 +210,17 @@ def _describe(op: Operation) -> tuple[str, str, list[str], dict[str, Any]]:
             },
         )
     if isinstance(op, LoadWeightsOp):
-        return "load_weights", "LDW", ["src", "macro"], {}
+        return (
+            "load_weights",
+            "LDW",
+            ["src", "macro"],
+            {
+                "cores": None if op.cores is None else _ints(op.cores),
+                "shifts": None
+                if op.core_shifts() is None
+                else [list(r) for r in op.core_shifts() or []],
+            },
+        )
     if isinstance(op, MvmOp):
         return (
             "mvm",

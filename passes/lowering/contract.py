@@ -138,13 +138,6 @@ class ContractLowering:
                         "output channels)",
                         layer.name,
                     )
-        w = used_levels(arch, m, "W")
-        if len(w) >= 2 and not arch.level(w[-2]).per_core:
-            raise MiredoError(
-                f"weights reach the macro straight from the shared level '{w[-2]}'; "
-                "the lowering needs a per-core level in between",
-                layer.name,
-            )
 
     # ------------------------------------------------------------------ model
     def _edges(self) -> list[Edge]:
@@ -513,7 +506,7 @@ class _Emitter:
     def _load(self, b: StreamBuilder, e: Edge, core: int | None) -> None:
         """Issue this stream's part of a load of edge ``e``."""
         if e.operand == "W" and e.child == self.macro:
-            self._load_weights(b, e)
+            self._load_weights(b, e, core)
             return
         if e.operand != "O":
             self._dma_down(b, e, core)
@@ -669,7 +662,11 @@ class _Emitter:
         col = AffineMap(len(slots), 0, ((index // nr) * cu,))
         return b.apply(row, slots), b.apply(col, slots)
 
-    def _load_weights(self, b: StreamBuilder, e: Edge) -> None:
+    def _load_weights(self, b: StreamBuilder, e: Edge, core: int | None) -> None:
+        """Weight blocks into the macro: by each core from a per-core level, or
+        broadcast by ``cim.global`` from a shared one (each core its window)."""
+        low = self.low
+        broadcast = core is None
         slots, ru, cu, nr = self.low.macro_blocks()
         src = self.buffers[(e.parent, "W")]
         src_v = self._view(b, e.parent, "W")
@@ -683,10 +680,26 @@ class _Emitter:
                 return
             (piece,) = region(src.layout, vec)
             r0, c0 = self._block_offsets(b, slots, ru, cu, nr)
+            dst = cim.Tile.of(macro, [r0, c0], [ru, cu])
+            if not broadcast:
+                b.add(
+                    cim.LoadWeightsOp(
+                        self._tile(b, src_v, piece.offsets, piece), dst, node=self.node
+                    )
+                )
+                return
+            cores = list(range(low.n_cores))
+            shifts = [
+                [o.core_part(low.radix.core_digits(c)) for o in piece.offsets]
+                for c in cores
+            ]
+            base = tuple(o.without_cores() for o in piece.offsets)
             b.add(
                 cim.LoadWeightsOp(
-                    self._tile(b, src_v, piece.offsets, piece),
-                    cim.Tile.of(macro, [r0, c0], [ru, cu]),
+                    self._tile(b, src_v, base, piece),
+                    dst,
+                    cores=cores,
+                    shifts=shifts if any(any(r) for r in shifts) else None,
                     node=self.node,
                 )
             )

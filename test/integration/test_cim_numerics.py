@@ -121,6 +121,9 @@ CASES = [
     ("conv_bn", "small", "heuristic"),
     ("matmul", "small", "heuristic"),
     ("big_pool", "small", "heuristic"),
+    ("resnet_block", "miredo-ref", "miredo"),
+    ("mobilenet_block", "miredo-ref", "heuristic"),
+    ("transformer_block", "miredo-ref", "ws"),
 ]
 
 
