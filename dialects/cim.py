@@ -151,7 +151,8 @@ streams follow the program body (normally ``global``, then ``core0``, ``core1``,
       core1: BARRIER id=0
 
   Opcodes and attributes: ``DMA`` (``cores=c,..``, ``shifts=[d,..][d,..]`` one
-  bracket per core, ``zero_pad=1``, each only when present), ``LDW``, ``MVM``
+  bracket per core, ``zero_pad=1``, each only when present), ``LDW`` (``cores``,
+  ``shifts`` when a broadcast from ``global``), ``MVM``
   (``ib`` = input_bits, ``bpc`` = bits_per_cycle, ``acc=0|1``, ``zero_pad=1``),
   ``SIMD.<fn>``
   (``min``, ``max``, ``approximate``, ``value`` when present), ``POOL.<kind>``
@@ -168,7 +169,8 @@ streams follow the program body (normally ``global``, then ``core0``, ``core1``,
   <operands>, <attributes>}`` on a line of its own, ``op`` being the op name
   without ``cim.``. A tile operand is ``{"buf", "half", "offsets", "sizes",
   "strides"}`` (``half`` is null for a single buffer). Operand keys: ``src``,
-  ``dst`` (dma); ``src``, ``macro`` (load_weights); ``input``, ``weights``,
+  ``dst`` (dma); ``src``, ``macro`` (load_weights, with ``cores`` and ``shifts``
+  as for dma); ``input``, ``weights``,
   ``output`` (mvm); ``inputs`` (a list) and ``output`` (the SIMD classes); ``tile``
   (send, recv). Attribute keys are the op's property names, always present (null
   when absent), e.g. ``{"op": "dma", "src": tile, "dst": tile, "cores": [0, 1],

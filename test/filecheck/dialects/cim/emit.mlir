@@ -82,7 +82,7 @@ cim.program "net" @small(%x: memref<2x8xi8, "DRAM">, %w: memref<8x4xi8, "DRAM">,
 // JSON-NEXT:   ],
 // JSON-NEXT:   "core0": [
 // JSON-NEXT:    {"op": "barrier", "stream": "core0", "node": null, "id": 0},
-// JSON-NEXT:    {"op": "load_weights", "stream": "core0", "node": "fc", "src": {"buf": "b2", {{.*}}}, "macro": {"buf": "b3", {{.*}}}},
+// JSON-NEXT:    {"op": "load_weights", "stream": "core0", "node": "fc", "src": {"buf": "b2", {{.*}}}, "macro": {"buf": "b3", {{.*}}}, "cores": null, "shifts": null},
 // JSON-NEXT:    {"op": "mvm", "stream": "core0", "node": "fc", "input": {"buf": "b1", "half": 0, {{.*}}, "input_bits": 8, "bits_per_cycle": 2, "acc": true, "zero_pad": false},
 // JSON-NEXT:    {"op": "mvm", "stream": "core0", "node": "fc", "input": {"buf": "b1", "half": 1, {{.*}}, "input_bits": 8, "bits_per_cycle": 2, "acc": true, "zero_pad": false},
 // JSON-NEXT:    {"op": "simd", "stream": "core0", "node": null, "inputs": [{"buf": "b4", {{.*}}], "output": {"buf": "b4", {{.*}}, "fn": "relu", "min": null, "max": null, "approximate": null, "value": null},
