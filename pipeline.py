@@ -175,9 +175,15 @@ def write_outputs(
     from miredo.tools.cim_emit import emit
 
     out = Path(outdir)
-    if out.exists() and not out.is_dir():
-        raise MiredoError("exists and is not a directory", str(out))
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        if out.exists() and not out.is_dir():
+            raise MiredoError("exists and is not a directory", str(out))
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        reason = (e.strerror or type(e).__name__).lower()
+        raise MiredoError(
+            f"cannot create the output directory: {reason}", str(out)
+        ) from e
     if not os.access(out, os.W_OK):
         raise MiredoError("output directory is not writable", str(out))
     stage = Path(tempfile.mkdtemp(prefix=".miredo-", dir=out))

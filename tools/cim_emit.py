@@ -108,7 +108,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -1406,9 +1405,10 @@ class AtomicTextFile:
     output on failure does not publish a partial file."""
 
     def __init__(self, path: str | os.PathLike[str]):
+        from miredo.tools.output import open_temporary
+
         self.path = Path(path)
-        directory = self.path.parent if str(self.path.parent) else Path(".")
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=directory)
+        fd, tmp = open_temporary(self.path)
         self._tmp = Path(tmp)
         self._file: IO[str] | None = os.fdopen(fd, "w")
 

@@ -1,7 +1,9 @@
 """One-line error reporting shared by all console tools."""
 
+import argparse
 import os
 import sys
+import types
 from collections.abc import Callable
 from typing import NoReturn
 
@@ -59,3 +61,13 @@ def run_reporting_errors(body: Callable[[], object], tool: str) -> None:
             "(set MIREDO_TRACEBACK=1 for details and please report it)",
             2,
         )
+
+
+def one_line_usage_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Make ``parser`` report a bad argument as one line (no usage block)."""
+
+    def error(self: argparse.ArgumentParser, message: str) -> NoReturn:
+        _fail(f"{self.prog}: error: {message} (see --help)", 2)
+
+    parser.error = types.MethodType(error, parser)  # type: ignore[method-assign]
+    return parser

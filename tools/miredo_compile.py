@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from miredo.tools.errors import run_reporting_errors
+from miredo.tools.errors import one_line_usage_errors, run_reporting_errors
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -91,16 +91,27 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args = _parser().parse_args(argv)
+    args = one_line_usage_errors(_parser()).parse_args(argv)
 
     def body() -> None:
+        import math
+
         from tqdm import tqdm
 
         from miredo.errors import MiredoError
         from miredo.pipeline import CompileOptions, compile_model, write_outputs
 
-        if args.time_limit <= 0:
-            raise MiredoError("must be > 0 seconds", "--time-limit")
+        if not (math.isfinite(args.time_limit) and args.time_limit > 0):
+            raise MiredoError(
+                f"must be a positive number of seconds, got {args.time_limit}",
+                "--time-limit",
+            )
+        if not (0 <= args.gap_limit < 1):
+            raise MiredoError(f"must be in [0, 1), got {args.gap_limit}", "--gap-limit")
+        if args.workers is not None and args.workers < 1:
+            raise MiredoError(f"must be >= 1, got {args.workers}", "--workers")
+        if args.jobs is not None and args.jobs < 1:
+            raise MiredoError(f"must be >= 1, got {args.jobs}", "-j/--jobs")
         start = time.perf_counter()
         bar: list[tqdm] = []
 

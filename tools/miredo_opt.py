@@ -99,6 +99,10 @@ class MiredoOptMain(xDSLOptMain):
         self.available_frontends["onnx"] = parse_onnx
 
     def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
+        from miredo.tools.errors import one_line_usage_errors
+
+        arg_parser.prog = "miredo-opt"
+        one_line_usage_errors(arg_parser)
         super().register_all_arguments(arg_parser)
         arg_parser.add_argument(
             "--inline-weights",

@@ -39,7 +39,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from miredo.tools.errors import run_reporting_errors
+from miredo.tools.errors import one_line_usage_errors, run_reporting_errors
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -88,11 +88,27 @@ def load_compiled(outdir: Path):
             )
     try:
         report = json.loads(report_path.read_text())
-        model = report["model_path"]
-    except (ValueError, KeyError, TypeError) as e:
+    except (ValueError, UnicodeDecodeError) as e:
         raise MiredoError(f"malformed report: {e}", str(report_path)) from e
-    module = Parser(full_context(), cim_path.read_text(), str(cim_path)).parse_module()
+    if not isinstance(report, dict):
+        raise MiredoError("malformed report: expected a JSON object", str(report_path))
+    model = report.get("model_path")
+    if not isinstance(model, str) or not model:
+        raise MiredoError(
+            "malformed report: 'model_path' must name the source model",
+            str(report_path),
+        )
+    try:
+        text = cim_path.read_text()
+    except UnicodeDecodeError as e:
+        raise MiredoError("not a text file (MLIR expected)", str(cim_path)) from e
+    module = Parser(full_context(), text, str(cim_path)).parse_module()
     module.verify()
+    if not any(op.name == "func.func" for op in module.ops):
+        raise MiredoError(
+            "holds no host function (func.func); is it a miredo-compile output?",
+            str(cim_path),
+        )
     return module, report, model
 
 
@@ -262,7 +278,7 @@ def run_timing(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args = _parser().parse_args(argv)
+    args = one_line_usage_errors(_parser()).parse_args(argv)
 
     def body() -> None:
         from miredo.errors import MiredoError

@@ -5,16 +5,39 @@ import tempfile
 from io import StringIO
 from pathlib import Path
 
+from miredo.errors import MiredoError
+
+
+def open_temporary(target: Path) -> tuple[int, str]:
+    """A temporary file next to ``target`` (errors name ``target``, not the
+    temporary file)."""
+    directory = target.parent if str(target.parent) else Path(".")
+    try:
+        if target.is_dir():
+            raise MiredoError("is a directory, expected a file", str(target))
+        if len(target.name.encode()) > 255:
+            raise OSError(36, "File name too long")
+        return tempfile.mkstemp(prefix=f".{target.name[:100]}.", dir=directory)
+    except OSError as e:
+        reason = e.strerror or type(e).__name__
+        if isinstance(e, FileNotFoundError):
+            reason = "no such directory"
+        raise MiredoError(f"cannot write: {reason.lower()}", str(target)) from e
+
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and an atomic rename."""
     target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
+    fd, tmp = open_temporary(target)
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
         os.replace(tmp, target)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise MiredoError(
+            f"cannot write: {(e.strerror or type(e).__name__).lower()}", str(target)
+        ) from e
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -2109,11 +2109,6 @@ _DATAFLOW_UNLOCATED_BUG = (
     "contractions the user cannot tell which one is wrong"
 )
 BUGS: dict[str, str] = {
-    "compile-time-limit-not-number": _ARGPARSE_BUG,
-    "compile-unknown-objective": _ARGPARSE_BUG,
-    "compile-unknown-mapper": _ARGPARSE_BUG,
-    "compile-unknown-solver": _ARGPARSE_BUG,
-    "opt-unknown-emit": _ARGPARSE_BUG,
     "conv-weight-channels": _IMPORT_VERIFY_BUG,
     "conv-weight-kernel-vs-attr": _IMPORT_VERIFY_BUG,
     "conv-weight-rank3": (
@@ -2131,19 +2126,6 @@ BUGS: dict[str, str] = {
         "miredo-compile writes OUTDIR and exits 0 (miredo-sim --check on it then "
         "fails with 'internal error: ValueError: operands could not be broadcast "
         "together with shapes (1,2,4,4) (1,5,1,1)')"
-    ),
-    "out-opt-missing-dir": _TEMP_NAME_BUG,
-    "out-opt-emit-missing-dir": _TEMP_NAME_BUG,
-    "out-opt-is-directory": _TEMP_NAME_BUG,
-    "out-opt-readonly-dir": _TEMP_NAME_BUG,
-    "out-opt-emit-is-directory": _TEMP_NAME_BUG,
-    "out-opt-name-too-long": (
-        "-o with a 300-character file name: 'miredo-opt: internal error: OSError: "
-        "[Errno 36] File name too long: '<dir>/.ooo...o.mlir.XXXXXXXX'' (exit 2)"
-    ),
-    "out-compile-name-too-long": (
-        "-o with a 300-character OUTDIR name: 'miredo-compile: internal error: "
-        "OSError: [Errno 36] File name too long: 'ddd...d'' (exit 2)"
     ),
     "ir-dataflow-zero-factor": _DATAFLOW_UNLOCATED_BUG,
     "ir-dataflow-unknown-dim": _DATAFLOW_UNLOCATED_BUG,
@@ -2171,24 +2153,6 @@ BUGS: dict[str, str] = {
         "hardware: keeping every O loop in OReg (a tile of 16 8-bit psums in a "
         "32-bit OReg) is lowered and miredo-opt exits 0"
     ),
-    "out-opt-under-file": (
-        "-o FILE/out.mlir where FILE is a regular file: 'miredo-opt: internal "
-        "error: NotADirectoryError: [Errno 20] Not a directory: "
-        "'.../afile/.out.mlir.XXXX'' (exit 2; names the temporary file, not the "
-        "-o path)"
-    ),
-    "out-compile-outdir-under-file": _UNDER_FILE_BUG,
-    "out-compile-outdir-under-file-deep": _UNDER_FILE_BUG,
-    "compile-time-limit-nan": (
-        "--time-limit nan passes the 'time_limit <= 0' check: the compile runs "
-        "and exits 0"
-    ),
-    "compile-gap-limit-negative": (
-        "--gap-limit -1 is not validated: the compile runs and exits 0"
-    ),
-    "compile-workers-negative": (
-        "--workers -2 is not validated: the compile runs and exits 0"
-    ),
     "opt-option-without-value": (
         "'--miredo-dataflow=arch' (no value) gives 'miredo-opt: error: bad pass "
         "options: Incompatible types: given (), expected <class 'str'>', which "
@@ -2198,27 +2162,6 @@ BUGS: dict[str, str] = {
         "'time-limit=soon' gives 'miredo-opt: error: bad pass options: "
         "Incompatible types: given ('soon',), expected int | float', which does "
         "not name the option"
-    ),
-    "sim-model-path-null": (
-        "a null model_path in report.json is used as the path 'None': "
-        "'miredo-sim: None: error: cannot load the source model: [Errno 2] No "
-        "such file or directory: 'None'' (names neither report.json nor "
-        "model_path)"
-    ),
-    "sim-model-path-number": (
-        "model_path 42 in report.json is used as the path '42': 'miredo-sim: 42: "
-        "error: cannot load the source model: [Errno 2] ...' (names neither "
-        "report.json nor model_path)"
-    ),
-    "sim-cim-mlir-garbage": (
-        "a cim.mlir that is not UTF-8: 'miredo-sim: internal error: "
-        "UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff ...' (exit 2, "
-        "does not name the file)"
-    ),
-    "sim-cim-mlir-empty-module": (
-        "an empty module in cim.mlir gives 'miredo-sim: error: the module has 0 "
-        "functions and none is called @main; cannot tell which one to run', which "
-        "does not name the file"
     ),
 }
 
