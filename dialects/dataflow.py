@@ -304,6 +304,7 @@ class DataflowAttr(ParametrizedAttribute):
         def field(name: str) -> None:
             parser.parse_keyword(name)
 
+        start = parser.pos
         with parser.in_angle_brackets():
             field("arch")
             arch = parser.parse_str_literal()
@@ -354,19 +355,22 @@ class DataflowAttr(ParametrizedAttribute):
                 parser.raise_error(
                     f"dataflow: levels and bypass need an entry for operand {op}"
                 )
-        attr = cls.build(
-            arch=arch,
-            mapper=mapper,
-            objective=objective,
-            spatial=spatial,
-            temporal=temporal,
-            levels=[levels[op] for op in OPERANDS],
-            bypass=[bypass[op] for op in OPERANDS],
-            double_buffer=double,
-            latency=latency,
-            energy=float(energy),
-            edp=float(edp),
-            status=status,
-            gap=float(gap),
-        )
+        try:
+            attr = cls.build(
+                arch=arch,
+                mapper=mapper,
+                objective=objective,
+                spatial=spatial,
+                temporal=temporal,
+                levels=[levels[op] for op in OPERANDS],
+                bypass=[bypass[op] for op in OPERANDS],
+                double_buffer=double,
+                latency=latency,
+                energy=float(energy),
+                edp=float(edp),
+                status=status,
+                gap=float(gap),
+            )
+        except VerifyException as e:
+            parser.raise_error(str(e), start, parser.pos)
         return attr.parameters

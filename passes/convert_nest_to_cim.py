@@ -80,3 +80,13 @@ def _check_dataflow(op: nest.ContractOp, arch: Arch) -> None:
             f"targets '{arch.name}'",
             f"node '{op.node.data}'",
         )
+    from miredo.passes.lowering.host import mapping_of
+    from miredo.passes.miredo_dataflow import layer_of
+    from miredo.solver.validator import validate
+
+    problems = validate(layer_of(op), arch, mapping_of(attr))
+    if problems:
+        raise MiredoError(
+            f"the dataflow is not valid on '{arch.name}': " + "; ".join(problems),
+            f"node '{op.node.data}'",
+        )

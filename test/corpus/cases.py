@@ -2102,12 +2102,6 @@ _TEMP_NAME_BUG = (
     "when the -o path is a directory, '<dir>/.<name>.XXXXXXXX: error: permission "
     "denied' for a read-only directory (seen without CAP_DAC_OVERRIDE)"
 )
-_DATAFLOW_UNLOCATED_BUG = (
-    "a #nest.dataflow attribute that fails its own verify() is reported without "
-    "file:line or node ('miredo-opt: error: dataflow: ...'): the VerifyException "
-    "escapes the attribute parser without a location, so in a model with many "
-    "contractions the user cannot tell which one is wrong"
-)
 BUGS: dict[str, str] = {
     "conv-weight-channels": _IMPORT_VERIFY_BUG,
     "conv-weight-kernel-vs-attr": _IMPORT_VERIFY_BUG,
@@ -2126,32 +2120,6 @@ BUGS: dict[str, str] = {
         "miredo-compile writes OUTDIR and exits 0 (miredo-sim --check on it then "
         "fails with 'internal error: ValueError: operands could not be broadcast "
         "together with shapes (1,2,4,4) (1,5,1,1)')"
-    ),
-    "ir-dataflow-zero-factor": _DATAFLOW_UNLOCATED_BUG,
-    "ir-dataflow-unknown-dim": _DATAFLOW_UNLOCATED_BUG,
-    "ir-dataflow-unknown-operand": _DATAFLOW_UNLOCATED_BUG,
-    "ir-dataflow-bad-status": _DATAFLOW_UNLOCATED_BUG,
-    "ir-dataflow-gap-out-of-range": _DATAFLOW_UNLOCATED_BUG,
-    "ir-dataflow-level-count": _DATAFLOW_UNLOCATED_BUG,
-    "ir-dataflow-returns-to-level": _DATAFLOW_UNLOCATED_BUG,
-    "ir-dataflow-unknown-level": (
-        "a dataflow naming an unknown level 'XB' crashes convert-nest-to-cim: "
-        "'miredo-opt: internal error: KeyError: 'XB'' (exit 2), naming neither "
-        "the node nor the attribute"
-    ),
-    "ir-dataflow-unknown-bypass-level": (
-        "a dataflow bypassing an unknown level 'L9' is accepted: "
-        "--convert-nest-to-cim=arch=tiny lowers it and exits 0"
-    ),
-    "ir-dataflow-unknown-axis": (
-        "a dataflow unrolling K:2 on an unknown spatial axis 'banks' is reported as "
-        "'conv1: error: the factors of K multiply to 1, not 2' (misleading: the "
-        "attribute's factors of K do multiply to 2; the unknown axis is not named)"
-    ),
-    "ir-dataflow-capacity-exceeded": (
-        "convert-nest-to-cim does not validate a hand-edited dataflow against the "
-        "hardware: keeping every O loop in OReg (a tile of 16 8-bit psums in a "
-        "32-bit OReg) is lowered and miredo-opt exits 0"
     ),
     "opt-option-without-value": (
         "'--miredo-dataflow=arch' (no value) gives 'miredo-opt: error: bad pass "
