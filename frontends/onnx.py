@@ -1165,14 +1165,34 @@ class _Emitter:
                 f"only 2-D convolutions are supported (input rank {len(xs)}, expected 4)"
             )
         group = int(node.attrs.get("group", 1))
+        if len(ws) != 4:
+            raise self.error(
+                f"the weight '{w}' has shape {list(ws)}; a 2-D convolution needs "
+                "a rank-4 weight (M x C/group x kH x kW)"
+            )
         kernel = self.attr_ints("kernel_shape", ws[2:])
         strides = self.attr_ints("strides", (1, 1))
         dil = self.attr_ints("dilations", (1, 1))
         pads = self._pads(node, xs[2:], kernel, strides, dil)
         ys = self.shape(node.outputs[0])
-        if xs[1] % group or ws[0] % group:
+        if group < 1 or xs[1] % group or ws[0] % group:
             raise self.error(
                 f"channels ({xs[1]} in, {ws[0]} out) are not divisible by group={group}"
+            )
+        if ws[1] != xs[1] // group:
+            raise self.error(
+                f"the weight '{w}' has {ws[1]} input channels per group but the "
+                f"input has {xs[1]} channels in {group} group(s)"
+            )
+        if list(kernel) != list(ws[2:]):
+            raise self.error(
+                f"kernel_shape {list(kernel)} does not match the weight '{w}' "
+                f"({list(ws[2:])})"
+            )
+        if b is not None and tuple(self.shape(b)) != (ws[0],):
+            raise self.error(
+                f"the bias '{b}' has shape {list(self.shape(b))}; expected "
+                f"[{ws[0]}] (one per output channel)"
             )
         G, C, K = group, xs[1] // group, ws[0] // group
         R, S = ws[2], ws[3]

@@ -2089,12 +2089,6 @@ _ARGPARSE_BUG = (
     "argparse rejects the value by printing its multi-line usage text before the "
     "error line (two or more stderr lines)"
 )
-_IMPORT_VERIFY_BUG = (
-    "the importer does not check the Conv weight against the input channels "
-    "and kernel_shape (onnx shape inference does not either); the mismatch "
-    "surfaces as '<file>: error: internal error: the imported IR does not verify: "
-    "'conv1': ...', calling a user's bad model an internal error"
-)
 _TEMP_NAME_BUG = (
     "miredo-opt -o reports the hidden temporary file instead of the -o path: "
     "'miredo-opt: <dir>/.<name>.XXXXXXXX: error: no such file' for a missing "
@@ -2103,24 +2097,6 @@ _TEMP_NAME_BUG = (
     "denied' for a read-only directory (seen without CAP_DAC_OVERRIDE)"
 )
 BUGS: dict[str, str] = {
-    "conv-weight-channels": _IMPORT_VERIFY_BUG,
-    "conv-weight-kernel-vs-attr": _IMPORT_VERIFY_BUG,
-    "conv-weight-rank3": (
-        "a rank-3 Conv weight (2x2x1) crashes the importer: 'miredo-opt: internal "
-        "error: IndexError: tuple index out of range' (exit 2), naming neither "
-        "the file nor the node"
-    ),
-    "conv-bias-length": (
-        "a Conv bias of length 5 for K=2 output channels is accepted: miredo-opt "
-        "imports the model and exits 0 (neither onnx shape inference nor the "
-        "importer checks the bias length)"
-    ),
-    "conv-bias-length-compile": (
-        "a Conv bias of length 5 for K=2 output channels is accepted: "
-        "miredo-compile writes OUTDIR and exits 0 (miredo-sim --check on it then "
-        "fails with 'internal error: ValueError: operands could not be broadcast "
-        "together with shapes (1,2,4,4) (1,5,1,1)')"
-    ),
     "opt-option-without-value": (
         "'--miredo-dataflow=arch' (no value) gives 'miredo-opt: error: bad pass "
         "options: Incompatible types: given (), expected <class 'str'>', which "
