@@ -159,10 +159,42 @@ class MiredoOptMain(xDSLOptMain):
         self.args.passes = ",".join(
             p for p in (self.args.passes, *self.flag_passes) if p
         )
+        self._check_flag_options()
         try:
             super().setup_pipeline()
         except ValueError as e:  # xDSL reports bad pass options as ValueError
             raise MiredoError(f"bad pass options: {e}") from e
+
+    def _check_flag_options(self) -> None:
+        """Name the option of a mlir-opt-style pass flag that has no value or a
+        value of the wrong type (xDSL's own message names neither)."""
+        import dataclasses
+        import typing
+
+        for spec in self.flag_passes:
+            name, _, body = spec.partition("{")
+            factory = self.available_passes.get(name)
+            if factory is None or not body:
+                continue
+            pass_cls = factory()
+            hints = typing.get_type_hints(pass_cls)
+            fields = {f.name for f in dataclasses.fields(pass_cls)}
+            for item in body.rstrip("}").split():
+                key, eq, value = item.partition("=")
+                field = key.replace("-", "_")
+                where = f"--{name} option '{key}'"
+                if field not in fields:
+                    continue  # xDSL reports unknown options itself
+                if not eq or not value:
+                    raise MiredoError("expects a value (name=value)", where)
+                kinds = typing.get_args(hints[field]) or (hints[field],)
+                if str in kinds or bool in kinds:
+                    continue
+                try:
+                    float(value) if float in kinds else int(value)
+                except ValueError:
+                    kind = "a number" if float in kinds else "an integer"
+                    raise MiredoError(f"expects {kind}, got '{value}'", where) from None
 
 
 def main(args: Sequence[str] | None = None) -> None:

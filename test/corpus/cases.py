@@ -2080,34 +2080,9 @@ _REAL = {
 # Bugs found by the corpus: these cases are xfail(strict=True)
 # --------------------------------------------------------------------------- #
 
-_UNDER_FILE_BUG = (
-    "an OUTDIR below a regular file: 'miredo-compile: internal error: "
-    "NotADirectoryError: [Errno 20] Not a directory: '.../outfile/sub'' (exit 2); "
-    "write_outputs checks only the OUTDIR itself, not its parents"
-)
-_ARGPARSE_BUG = (
-    "argparse rejects the value by printing its multi-line usage text before the "
-    "error line (two or more stderr lines)"
-)
-_TEMP_NAME_BUG = (
-    "miredo-opt -o reports the hidden temporary file instead of the -o path: "
-    "'miredo-opt: <dir>/.<name>.XXXXXXXX: error: no such file' for a missing "
-    "directory, '... .<name>.XXXXXXXX: error: is a directory, expected a file' "
-    "when the -o path is a directory, '<dir>/.<name>.XXXXXXXX: error: permission "
-    "denied' for a read-only directory (seen without CAP_DAC_OVERRIDE)"
-)
-BUGS: dict[str, str] = {
-    "opt-option-without-value": (
-        "'--miredo-dataflow=arch' (no value) gives 'miredo-opt: error: bad pass "
-        "options: Incompatible types: given (), expected <class 'str'>', which "
-        "does not name the option"
-    ),
-    "opt-option-bad-number": (
-        "'time-limit=soon' gives 'miredo-opt: error: bad pass options: "
-        "Incompatible types: given ('soon',), expected int | float', which does "
-        "not name the option"
-    ),
-}
+BUGS: dict[str, str] = {}
+"""Case id -> the bug it exposes (the case runs as a strict xfail). All the bugs
+the corpus found so far are fixed."""
 
 CASES = [replace(c, xfail=BUGS.get(c.id), real=c.id in _REAL) for c in CASES]
 assert {c.id for c in CASES if c.real} == _REAL
