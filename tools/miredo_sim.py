@@ -104,12 +104,18 @@ def load_compiled(outdir: Path):
         raise MiredoError("not a text file (MLIR expected)", str(cim_path)) from e
     module = Parser(full_context(), text, str(cim_path)).parse_module()
     module.verify()
+    return module, report, model
+
+
+def require_host(module, outdir: Path) -> None:
+    """``--check`` runs the host function: it must be there."""
+    from miredo.errors import MiredoError
+
     if not any(op.name == "func.func" for op in module.ops):
         raise MiredoError(
             "holds no host function (func.func); is it a miredo-compile output?",
-            str(cim_path),
+            str(outdir / "cim.mlir"),
         )
-    return module, report, model
 
 
 def _load_arch(name: str | None, report: dict[str, Any], report_path: Path):
@@ -296,6 +302,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if args.check:
             from miredo.sim.check import FLOAT_RTOL, check_outputs
 
+            require_host(module, outdir)
             checks = check_outputs(module, model, args.seed)
             for c in checks:
                 tol = "exact" if c.integer else f"rtol {FLOAT_RTOL:g}"
