@@ -56,8 +56,11 @@ class CompileResult:
     options: CompileOptions
     nest_text: str
     annotated_text: str
-    module: ModuleOp
-    """The lowered module (host function + programs)."""
+    module: ModuleOp | None
+    """The lowered module (host function + programs); ``None`` when the lowered
+    outputs came from the cache (see :meth:`lowered`)."""
+    outputs: dict[str, str] = field(default_factory=dict)
+    """``cim.mlir``, ``program.s`` and ``program.json`` (structured encoding)."""
     solutions: list[tuple[str, str, Solution, str]] = field(default_factory=list)
     """(node, op kind, solution, source) per contraction; source is ``solved``,
     ``cache`` or ``reused`` (an identical layer of the same model)."""
@@ -65,6 +68,18 @@ class CompileResult:
     """(node, op name) of every op lowered to the SIMD units."""
     times: dict[str, float] = field(default_factory=dict)
     """Wall time of each stage in seconds."""
+
+    def lowered(self) -> ModuleOp:
+        """The lowered module (parsed from ``cim.mlir`` when it came from the cache)."""
+        if self.module is None:
+            from xdsl.parser import Parser
+
+            from miredo.tools.context import full_context
+
+            self.module = Parser(
+                full_context(), self.outputs["cim.mlir"]
+            ).parse_module()
+        return self.module
 
 
 def compile_model(
@@ -81,8 +96,6 @@ def compile_model(
     """
     from miredo.dialects import nest
     from miredo.frontends.onnx import import_onnx_file
-    from miredo.passes.convert_nest_to_cim import ConvertNestToCimPass
-    from miredo.passes.miredo_dataflow import annotate
     from miredo.solver.hardware import load_arch
 
     times: dict[str, float] = {}
@@ -121,37 +134,78 @@ def compile_model(
     if options.cache is not None:
         cache = SolutionCache(None if options.cache == "default" else options.cache)
     try:
-        solved = annotate(
-            module,
-            arch,
-            objective=options.objective,
-            mapper=options.mapper,
-            solver=options.solver,
-            time_limit=options.time_limit,
-            workers=options.workers,
-            gap_limit=options.gap_limit,
-            jobs=options.jobs,
-            scheduler=options.scheduler,
-            cache=cache,
-            on_layer=layer_done,
+        return _annotate_and_lower(
+            module, model, arch, options, cache, nest_text, simd_ops, times, layer_done
         )
     finally:
         if cache is not None:
             cache.close()
+
+
+def _annotate_and_lower(
+    module: ModuleOp,
+    model: str | os.PathLike[str],
+    arch: Arch,
+    options: CompileOptions,
+    cache,
+    nest_text: str,
+    simd_ops: list[tuple[str, str]],
+    times: dict[str, float],
+    layer_done,
+) -> CompileResult:
+    from io import StringIO
+
+    from miredo.passes.convert_nest_to_cim import ConvertNestToCimPass
+    from miredo.passes.miredo_dataflow import annotate
+    from miredo.solver.cache import artifact_key
+    from miredo.tools.cim_emit import emit
+
+    t0 = time.perf_counter()
+    solved = annotate(
+        module,
+        arch,
+        objective=options.objective,
+        mapper=options.mapper,
+        solver=options.solver,
+        time_limit=options.time_limit,
+        workers=options.workers,
+        gap_limit=options.gap_limit,
+        jobs=options.jobs,
+        scheduler=options.scheduler,
+        cache=cache,
+        on_layer=layer_done,
+    )
     times["dataflow"] = time.perf_counter() - t0
     annotated_text = str(module)
 
     t0 = time.perf_counter()
-    ConvertNestToCimPass(arch=options.arch).apply(Context(), module)
-    module.verify()
-    times["lower"] = time.perf_counter() - t0
+    key = artifact_key(annotated_text, arch)
+    outputs = cache.get_artifacts(key) if cache is not None else None
+    lowered: ModuleOp | None = None
+    if outputs is None:
+        ConvertNestToCimPass(arch=options.arch).apply(Context(), module)
+        module.verify()
+        lowered = module
+        times["lower"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        outputs = {"cim.mlir": str(module) + "\n"}
+        for name, fmt in (("program.s", "asm-loops"), ("program.json", "json-loops")):
+            buf = StringIO()
+            emit(module, fmt, buf)
+            outputs[name] = buf.getvalue()
+        times["emit"] = time.perf_counter() - t0
+        if cache is not None:
+            cache.put_artifacts(key, outputs)
+    else:
+        times["lower"] = time.perf_counter() - t0
     return CompileResult(
         model=str(model),
         arch=arch,
         options=options,
         nest_text=nest_text,
         annotated_text=annotated_text,
-        module=module,
+        module=lowered,
+        outputs=outputs,
         solutions=[(op.node.data, op.kind.data, sol, src) for op, sol, src in solved],
         simd_ops=simd_ops,
         times=times,
@@ -188,18 +242,16 @@ def write_outputs(
         raise MiredoError("output directory is not writable", str(out))
     stage = Path(tempfile.mkdtemp(prefix=".miredo-", dir=out))
     try:
-        t0 = time.perf_counter()
         (stage / "nest.mlir").write_text(result.nest_text)
         (stage / "annotated.mlir").write_text(result.annotated_text)
-        with open(stage / "cim.mlir", "w") as f:
-            f.write(str(result.module))
-            f.write("\n")
-        suffix = "" if flat else "-loops"
-        with open(stage / "program.s", "w") as f:
-            emit(result.module, "asm" + suffix, f)
-        with open(stage / "program.json", "w") as f:
-            emit(result.module, "json" + suffix, f)
-        result.times["emit"] = time.perf_counter() - t0
+        for name, text in result.outputs.items():
+            (stage / name).write_text(text)
+        if flat:
+            t0 = time.perf_counter()
+            for name, fmt in (("program.s", "asm"), ("program.json", "json")):
+                with open(stage / name, "w") as f:
+                    emit(result.lowered(), fmt, f)
+            result.times["emit"] = time.perf_counter() - t0
         report = build_report(result)
         import json
 

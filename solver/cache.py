@@ -7,6 +7,10 @@ options (mapper, backend, time limit, gap limit, threads, seed) and miredo's
 version. The value is the mapping with its solver report; the cost is recomputed
 by the evaluator on a hit (cheap, and never stale).
 
+Lowered outputs (``cim.mlir`` and the structured program encodings) are also kept,
+keyed by the annotated module's text (:func:`artifact_key`), so a warm compile
+skips the lowering too.
+
 The database lives in the user cache directory (``platformdirs``) unless a path is
 given. It runs in WAL mode with a busy timeout, so concurrent compiles (processes)
 can read and write it safely; a file that is not a valid database is reported on
@@ -109,6 +113,10 @@ class SolutionCache:
                 "CREATE TABLE IF NOT EXISTS solutions ("
                 "key TEXT PRIMARY KEY, layer TEXT NOT NULL, value TEXT NOT NULL)"
             )
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS artifacts ("
+                "key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+            )
             db.execute("SELECT count(*) FROM solutions").fetchone()
             db.commit()
         except sqlite3.DatabaseError:
@@ -167,5 +175,37 @@ class SolutionCache:
                 (key, solution.layer.signature(), value),
             )
 
+    def get_artifacts(self, key: str) -> dict[str, str] | None:
+        """Compile outputs stored under ``key`` (see :func:`artifact_key`)."""
+        try:
+            row = self._db.execute(
+                "SELECT value FROM artifacts WHERE key = ?", (key,)
+            ).fetchone()
+        except sqlite3.DatabaseError:
+            return None
+        return None if row is None else json.loads(row[0])
+
+    def put_artifacts(self, key: str, files: dict[str, str]) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO artifacts (key, value) VALUES (?, ?)",
+                (key, json.dumps(files)),
+            )
+
     def close(self) -> None:
         self._db.close()
+
+
+def artifact_key(annotated: str, arch: Arch) -> str:
+    """The key of the outputs lowered from an annotated module: its text, the
+    hardware file's content and miredo's version determine them."""
+    text = json.dumps(
+        {
+            "schema": SCHEMA,
+            "version": _version(),
+            "arch": arch.content_hash,
+            "module": hashlib.sha256(annotated.encode()).hexdigest(),
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
