@@ -135,3 +135,24 @@ def test_unreachable_scheduler_is_one_line_error() -> None:
     pytest.importorskip("distributed")
     with pytest.raises(MiredoError, match="cannot reach the Dask scheduler"):
         solve_layers(LAYERS, SMALL, HEUR, scheduler="tcp://127.0.0.1:9")
+
+
+def test_warm_compile_is_served_from_the_cache(tmp_path: Path) -> None:
+    from miredo.pipeline import CompileOptions, compile_model, write_outputs
+
+    model = Path(__file__).parents[2] / "examples" / "resnet_block.onnx"
+    opts = CompileOptions(
+        arch="small", mapper="heuristic", cache=str(tmp_path / "c.sqlite")
+    )
+    cold = compile_model(model, opts)
+    assert cold.module is not None
+    write_outputs(cold, tmp_path / "cold")
+    warm = compile_model(model, opts)
+    assert warm.module is None  # lowering skipped
+    assert {src for *_, src in warm.solutions} <= {"cache", "reused"}
+    write_outputs(warm, tmp_path / "warm")
+    for name in ("annotated.mlir", "cim.mlir", "program.s", "program.json"):
+        assert (tmp_path / "warm" / name).read_text() == (
+            tmp_path / "cold" / name
+        ).read_text()
+    assert str(warm.lowered()) + "\n" == warm.outputs["cim.mlir"]
