@@ -1466,6 +1466,34 @@ class SelectHalfOp(CimOp):
         )
 
 
+def _core_shifts(cores: DenseArrayBase | None, shifts: DenseArrayBase | None):
+    """Per-core source offset deltas, one tuple per entry of ``cores``."""
+    if shifts is None or cores is None:
+        return None
+    flat, n = _ints(shifts), len(_ints(cores))
+    rank = len(flat) // n if n else 0
+    return [flat[k * rank : (k + 1) * rank] for k in range(n)]
+
+
+def _print_multicast(printer: Printer, op: DmaOp | LoadWeightsOp) -> None:
+    """`` cores [..] shifts [[..], ..]`` when present."""
+    if op.cores is not None:
+        printer.print_string(f" cores {_fmt(_ints(op.cores))}")
+    rows = op.core_shifts()
+    if rows is not None:
+        printer.print_string(" shifts [" + ", ".join(_fmt(r) for r in rows) + "]")
+
+
+def _parse_multicast(parser: Parser, props: dict[str, Attribute]) -> None:
+    if parser.parse_optional_keyword("cores") is not None:
+        props["cores"] = _i64_array(_parse_int_list(parser))
+    if parser.parse_optional_keyword("shifts") is not None:
+        rows = parser.parse_comma_separated_list(
+            parser.Delimiter.SQUARE, lambda: _parse_int_list(parser)
+        )
+        props["shifts"] = _i64_array([v for r in rows for v in r])
+
+
 # --------------------------------------------------------------------------- #
 # Data movement
 # --------------------------------------------------------------------------- #
@@ -1547,11 +1575,7 @@ class DmaOp(TileOp):
 
     def core_shifts(self) -> list[tuple[int, ...]] | None:
         """Per-core source offset deltas, one tuple per entry of ``cores``."""
-        if self.shifts is None or self.cores is None:
-            return None
-        flat, n = _ints(self.shifts), len(_ints(self.cores))
-        rank = len(flat) // n if n else 0
-        return [flat[k * rank : (k + 1) * rank] for k in range(n)]
+        return _core_shifts(self.cores, self.shifts)
 
     def verify_(self) -> None:
         stream, hier = self._in_stream()
@@ -1644,11 +1668,7 @@ class DmaOp(TileOp):
         _print_tile(printer, tiles[1])
         if self.zero_pad is not None:
             printer.print_string(" zero_pad")
-        if self.cores is not None:
-            printer.print_string(f" cores {_fmt(_ints(self.cores))}")
-        rows = self.core_shifts()
-        if rows is not None:
-            printer.print_string(" shifts [" + ", ".join(_fmt(r) for r in rows) + "]")
+        _print_multicast(printer, self)
         printer.print_op_attributes(self.attributes)
         printer.print_string(" : ")
         printer.print_attribute(self.source.type)
@@ -1664,13 +1684,7 @@ class DmaOp(TileOp):
         raw_dst = _parse_tile(parser)
         if parser.parse_optional_keyword("zero_pad") is not None:
             props["zero_pad"] = UnitAttr()
-        if parser.parse_optional_keyword("cores") is not None:
-            props["cores"] = _i64_array(_parse_int_list(parser))
-        if parser.parse_optional_keyword("shifts") is not None:
-            rows = parser.parse_comma_separated_list(
-                parser.Delimiter.SQUARE, lambda: _parse_int_list(parser)
-            )
-            props["shifts"] = _i64_array([v for r in rows for v in r])
+        _parse_multicast(parser, props)
         attrs = parser.parse_optional_attr_dict()
         parser.parse_punctuation(":")
         src_t = parser.parse_type()
@@ -1764,11 +1778,7 @@ class LoadWeightsOp(TileOp):
 
     def core_shifts(self) -> list[tuple[int, ...]] | None:
         """Per-core source offset deltas, one tuple per entry of ``cores``."""
-        if self.shifts is None or self.cores is None:
-            return None
-        flat, n = _ints(self.shifts), len(_ints(self.cores))
-        rank = len(flat) // n if n else 0
-        return [flat[k * rank : (k + 1) * rank] for k in range(n)]
+        return _core_shifts(self.cores, self.shifts)
 
     def verify_(self) -> None:
         stream, hier = self._in_stream()
@@ -1837,11 +1847,7 @@ class LoadWeightsOp(TileOp):
         _print_tile(printer, tiles[0])
         printer.print_string(" -> ")
         _print_tile(printer, tiles[1])
-        if self.cores is not None:
-            printer.print_string(f" cores {_fmt(_ints(self.cores))}")
-        rows = self.core_shifts()
-        if rows is not None:
-            printer.print_string(" shifts [" + ", ".join(_fmt(r) for r in rows) + "]")
+        _print_multicast(printer, self)
         printer.print_op_attributes(self.attributes)
         printer.print_string(" : ")
         printer.print_attribute(self.source.type)
@@ -1855,13 +1861,7 @@ class LoadWeightsOp(TileOp):
         raw_src = _parse_tile(parser)
         parser.parse_punctuation("->")
         raw_mac = _parse_tile(parser)
-        if parser.parse_optional_keyword("cores") is not None:
-            props["cores"] = _i64_array(_parse_int_list(parser))
-        if parser.parse_optional_keyword("shifts") is not None:
-            rows = parser.parse_comma_separated_list(
-                parser.Delimiter.SQUARE, lambda: _parse_int_list(parser)
-            )
-            props["shifts"] = _i64_array([v for r in rows for v in r])
+        _parse_multicast(parser, props)
         attrs = parser.parse_optional_attr_dict()
         parser.parse_punctuation(":")
         src_t = parser.parse_type()

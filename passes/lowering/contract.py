@@ -417,6 +417,17 @@ class _Emitter:
             )
             b.views[(e.child, e.operand)] = half.results[0]
 
+    def _windows(
+        self, offsets: tuple[Expr, ...], cores: list[int]
+    ) -> tuple[tuple[Expr, ...], list[list[int]] | None]:
+        """A multicast's source offsets without the core terms, and each core's
+        window shift (``None`` when every core reads the same window)."""
+        shifts = [
+            [o.core_part(self.low.radix.core_digits(c)) for o in offsets] for c in cores
+        ]
+        base = tuple(o.without_cores() for o in offsets)
+        return base, (shifts if any(any(r) for r in shifts) else None)
+
     def _tile(
         self, b: StreamBuilder, value: SSAValue, offsets: tuple[Expr, ...], piece
     ) -> cim.Tile:
@@ -566,20 +577,18 @@ class _Emitter:
                     )
                 )
                 continue
-            cores = list(range(low.n_cores))
-            if e.operand == "O":
-                cores = [c for c in cores if c not in self.member_of]
-            shifts = [
-                [o.core_part(low.radix.core_digits(c)) for o in piece.offsets]
-                for c in cores
+            cores = [
+                c
+                for c in range(low.n_cores)
+                if e.operand != "O" or c not in self.member_of
             ]
-            base = tuple(o.without_cores() for o in piece.offsets)
+            base, shifts = self._windows(piece.offsets, cores)
             b.add(
                 cim.DmaOp(
                     self._tile(b, src_v, base, piece),
                     dst_tile,
                     cores=cores,
-                    shifts=shifts if any(any(r) for r in shifts) else None,
+                    shifts=shifts,
                     zero_pad=pad,
                     node=self.node,
                 )
@@ -689,17 +698,13 @@ class _Emitter:
                 )
                 return
             cores = list(range(low.n_cores))
-            shifts = [
-                [o.core_part(low.radix.core_digits(c)) for o in piece.offsets]
-                for c in cores
-            ]
-            base = tuple(o.without_cores() for o in piece.offsets)
+            base, shifts = self._windows(piece.offsets, cores)
             b.add(
                 cim.LoadWeightsOp(
                     self._tile(b, src_v, base, piece),
                     dst,
                     cores=cores,
-                    shifts=shifts if any(any(r) for r in shifts) else None,
+                    shifts=shifts,
                     node=self.node,
                 )
             )

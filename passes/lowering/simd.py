@@ -123,19 +123,7 @@ def simd_program(
     )
     sizes = chunking.sizes(shape)
     n_chunks = chunking.count(shape)
-    shared = [lv.name for lv in arch.levels if not lv.per_core]
-    per_core = [lv.name for lv in arch.levels if lv.per_core]
-    program = cim.ProgramOp(
-        sym_name,
-        list(arg_types),
-        arch=arch.name,
-        cores=n_cores,
-        shared=shared,
-        per_core=per_core,
-        macro=arch.macro.level,
-        arg_bits=[bits] * len(arg_types),
-        node=node,
-    )
+    program = new_program(arch, sym_name, node, arg_types, bits)
     args = program.args
     bufs: list[SSAValue] = []
     for op, ts in zip(operands, tile_sizes(sizes), strict=True):
@@ -199,6 +187,23 @@ def simd_program(
                 )
         program.add(cim.CoreOp(core, block, node=node))
     return program
+
+
+def new_program(
+    arch: Arch, sym_name: str, node: str, arg_types: Sequence[Attribute], bits: int
+) -> cim.ProgramOp:
+    """An empty program for ``arch`` whose off-chip tensors hold ``bits``-bit data."""
+    return cim.ProgramOp(
+        sym_name,
+        list(arg_types),
+        arch=arch.name,
+        cores=arch.n_cores,
+        shared=[lv.name for lv in arch.levels if not lv.per_core],
+        per_core=[lv.name for lv in arch.levels if lv.per_core],
+        macro=arch.macro.level,
+        arg_bits=[bits] * len(arg_types),
+        node=node,
+    )
 
 
 def simd_level(arch: Arch) -> str:
@@ -393,17 +398,7 @@ def pool_rows_program(
         )
     t = fits[0]
     span = (t - 1) * sh + (kh - 1) * dh + 1
-    program = cim.ProgramOp(
-        sym_name,
-        list(arg_types),
-        arch=arch.name,
-        cores=arch.n_cores,
-        shared=[lv.name for lv in arch.levels if not lv.per_core],
-        per_core=[lv.name for lv in arch.levels if lv.per_core],
-        macro=arch.macro.level,
-        arg_bits=[bits, bits],
-        node=node,
-    )
+    program = new_program(arch, sym_name, node, arg_types, bits)
     x, y = program.args
     in_buf = cim.AllocOp(
         MemRefType(in_t.element_type, [rows(t), w], memory_space=StringAttr(level)),
