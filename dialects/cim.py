@@ -31,7 +31,8 @@ Program structure
   operands bind in order to the program's arguments. The lowering keeps the
   model's ``func.func`` as the host: weights (``nest.weight``), DRAM tensors
   (``memref.alloc``), host-side weight packing (``nest.reshape``/``transpose`` on
-  constants) and one ``cim.launch`` per lowered op.
+  constants) and one ``cim.launch`` per lowered op (contractions, SIMD ops and
+  layout ops, the last as DMA programs).
 * ``cim.program`` is a symbol. Its header declares the memory hierarchy it was
   lowered for: the ``shared`` levels, outermost first, whose first entry is the
   off-chip level, the ``per_core`` levels (replicated in every core) and which

@@ -2,16 +2,17 @@
 
 Every ``nest.contract`` must carry a ``#nest.dataflow`` attribute for the
 hardware given by ``arch`` (run ``miredo-dataflow`` first). The model's
-``func.func`` stays as the host function: weights, off-chip tensors and layout
-ops remain, and every compute op becomes a ``cim.launch`` of its own
-``cim.program``:
+``func.func`` stays as the host function: weights and off-chip tensors remain,
+and every op becomes a ``cim.launch`` of its own ``cim.program``:
 
 * a contraction runs its mapping exactly
   (:mod:`miredo.passes.lowering.contract`); its weights are packed on the host
   into ``[N, G, C, R, S, K]`` order first (macro rows before columns), and a bias
   or a Gemm ``alpha``/``beta`` becomes a SIMD epilogue program;
 * elementwise ops, pooling, softmax, layer norm and reductions become SIMD
-  programs (:mod:`miredo.passes.lowering.simd`).
+  programs (:mod:`miredo.passes.lowering.simd`);
+* reshape, transpose and concat become DMA programs
+  (:mod:`miredo.passes.lowering.layout`).
 
 ```
 miredo-opt --miredo-dataflow=arch=small --convert-nest-to-cim=arch=small model.onnx

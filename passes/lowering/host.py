@@ -4,7 +4,7 @@
 contraction are packed on the host (``nest.reshape`` + ``nest.transpose`` into
 :data:`~miredo.passes.lowering.contract.PACKED_W_ORDER`), the op is replaced by a
 launch of its program, and a bias or Gemm scaling becomes a SIMD epilogue launch.
-Layout ops (reshape, transpose, concat) stay on the host.
+Layout ops (reshape, transpose, concat) become DMA programs.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from miredo.dialects import cim, nest
 from miredo.dialects.dataflow import DataflowAttr
 from miredo.errors import MiredoError
-from miredo.passes.lowering import simd
+from miredo.passes.lowering import layout, simd
 from miredo.passes.lowering.contract import (
     ContractLowering,
     lower_contract,
@@ -113,6 +113,8 @@ class HostLowering:
             self._layernorm(op)
         elif isinstance(op, nest.ReduceOp):
             self._reduce(op)
+        elif isinstance(op, nest.ReshapeOp | nest.TransposeOp | nest.ConcatOp):
+            self._layout(op)
 
     # ------------------------------------------------------------------ contract
     def _contract(self, op: nest.ContractOp) -> None:
@@ -253,6 +255,30 @@ class HostLowering:
             nest.ReshapeOp(f"{op.node.data}.bias", bias, out), InsertPoint.before(op)
         )
         return out
+
+    # ------------------------------------------------------------------ layout
+    def _layout(self, op: nest.ReshapeOp | nest.TransposeOp | nest.ConcatOp) -> None:
+        """Data movement only: a DMA program (:mod:`miredo.passes.lowering.layout`)."""
+        node = op.node.data
+        space = self.arch.outermost
+        if isinstance(op, nest.ConcatOp):
+            args = [*op.inputs, op.output]
+        else:
+            args = [op.input, op.output]
+        types = [_dram(a, space) for a in args]
+        sym = self._symbol(node)
+        if isinstance(op, nest.ReshapeOp):
+            program = layout.reshape_program(self.arch, sym, node, types)
+        elif isinstance(op, nest.TransposeOp):
+            program = layout.transpose_program(
+                self.arch, sym, node, types, _ints(op.perm)
+            )
+        else:
+            program = layout.concat_program(
+                self.arch, sym, node, types, op.axis.value.data
+            )
+        self._launch(op, program, args)
+        Rewriter.erase_op(op)
 
     # ------------------------------------------------------------------ SIMD ops
     def _simd(

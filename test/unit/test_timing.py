@@ -458,7 +458,7 @@ def test_miredo_sim_timing_adds_report_section(tmp_path, capsys) -> None:
     layers = {lay["name"]: lay for lay in report["layers"]}
     programs = timing["programs"]
     assert timing["window"] == 8 and timing["arch"] == "small"
-    assert [p["program"] for p in programs][:2] == ["proj", "scores"]  # launch order
+    assert [p["program"] for p in programs][:3] == ["proj", "proj_t", "scores"]
     for p in programs:
         assert p["window"] == 8 and p["latency_cycles"] > 0
         assert f"\n{p['program']} " in printed
