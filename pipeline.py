@@ -45,6 +45,8 @@ class CompileOptions:
     """A Dask scheduler address (``tcp://host:port``) to solve on instead."""
     cache: str | None = "default"
     """Solution cache: ``default`` (user cache dir), a path, or ``None`` (off)."""
+    deterministic: bool = False
+    """Reproducible CP-SAT solves (a deterministic work limit, one thread)."""
 
 
 @dataclass
@@ -173,6 +175,7 @@ def _annotate_and_lower(
         jobs=options.jobs,
         scheduler=options.scheduler,
         cache=cache,
+        deterministic=options.deterministic,
         on_layer=layer_done,
     )
     times["dataflow"] = time.perf_counter() - t0

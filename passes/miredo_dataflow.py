@@ -96,6 +96,8 @@ class MiredoDataflowPass(ModulePass):
     """Layers solved in parallel (processes)."""
     cache: str = ""
     """A solution-cache database path (empty: no cache)."""
+    deterministic: bool = False
+    """CP-SAT with a deterministic work limit and one thread: reproducible results."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         from miredo.solver.cache import SolutionCache
@@ -114,6 +116,7 @@ class MiredoDataflowPass(ModulePass):
                 gap_limit=self.gap_limit,
                 jobs=self.jobs,
                 cache=cache,
+                deterministic=self.deterministic,
             )
         finally:
             if cache is not None:
@@ -133,6 +136,7 @@ def annotate(
     jobs: int = 1,
     scheduler: str | None = None,
     cache: SolutionCache | None = None,
+    deterministic: bool = False,
     on_layer: Callable[[ContractOp, Solution, str], None] | None = None,
 ) -> list[tuple[ContractOp, Solution, str]]:
     """Solve and annotate every contraction of ``module``.
@@ -153,6 +157,7 @@ def annotate(
         time_limit=float(time_limit),
         workers=workers,
         gap_limit=float(gap_limit),
+        deterministic=deterministic,
     )
 
     def done(i: int, sol: Solution, source: str) -> None:

@@ -38,6 +38,7 @@ def solve_cpsat(
     allow_bypass: bool = True,
     allow_double_buffer: bool = True,
     gap_limit: float = 0.01,
+    deterministic: bool = False,
 ) -> BackendResult:
     import time
 
@@ -56,8 +57,13 @@ def solve_cpsat(
     build = time.perf_counter() - t0
     stats = model.stats()
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.01, time_limit)
-    solver.parameters.num_workers = workers
+    if deterministic:  # reproducible: a work budget, one search thread
+        solver.parameters.max_deterministic_time = max(0.01, time_limit)
+        solver.parameters.max_time_in_seconds = 20 * max(1.0, time_limit)
+        solver.parameters.num_workers = 1
+    else:
+        solver.parameters.max_time_in_seconds = max(0.01, time_limit)
+        solver.parameters.num_workers = workers
     solver.parameters.random_seed = seed
     # stop once proven within ``gap_limit`` (then reported as optimal, with the gap)
     solver.parameters.relative_gap_limit = gap_limit

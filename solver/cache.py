@@ -64,6 +64,7 @@ class SolveOptions:
     workers: int = 2
     gap_limit: float = 0.01
     seed: int = 0
+    deterministic: bool = False
 
 
 def cache_key(layer: Layer, arch: Arch, options: SolveOptions) -> str:

@@ -36,6 +36,7 @@ def _solve(layer: Layer, arch: Arch, options: SolveOptions) -> Solution:
         workers=options.workers,
         seed=options.seed,
         gap_limit=options.gap_limit,
+        deterministic=options.deterministic,
     )
 
 

@@ -68,8 +68,13 @@ def solve_layer(
     workers: int = 2,
     seed: int = 0,
     gap_limit: float = 0.01,
+    deterministic: bool = False,
 ) -> Solution:
-    """Map ``layer`` onto ``arch`` with the chosen mapper and backend."""
+    """Map ``layer`` onto ``arch`` with the chosen mapper and backend.
+
+    With ``deterministic`` (CP-SAT), the limit is CP-SAT's deterministic time
+    (``time_limit`` units of its work counter, one search thread), so the result
+    does not depend on the machine's load or on other jobs running beside it."""
     if objective not in OBJECTIVES:
         raise MiredoError(
             f"unknown objective '{objective}', expected one of {', '.join(OBJECTIVES)}"
@@ -91,6 +96,8 @@ def solve_layer(
             0.0,
             time.perf_counter() - start,
         )
+    if solver == "highs" and deterministic:
+        raise MiredoError("a deterministic solve needs the cpsat solver", "solver")
     if solver == "highs":
         from miredo.solver.backend_highs import solve_highs as solve_backend
     elif solver == "cpsat":
@@ -105,11 +112,16 @@ def solve_layer(
         objective=objective,
         ws=mapper == "ws",
         latency_cap=cap or None,
-        time_limit=max(0.0, time_limit - (time.perf_counter() - start)),
+        time_limit=(
+            time_limit
+            if deterministic
+            else max(0.0, time_limit - (time.perf_counter() - start))
+        ),
         workers=workers,
         seed=seed,
         hint=h_map,
         gap_limit=gap_limit,
+        **({"deterministic": True} if deterministic else {}),
     )
     elapsed = time.perf_counter() - start
     if result.mapping is None:

@@ -81,6 +81,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-cache", action="store_true", help="do not use the cache")
     p.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="reproducible solves whatever -j and the machine load: CP-SAT "
+        "with a deterministic work limit (--time-limit units) and one "
+        "thread per layer",
+    )
+    p.add_argument(
         "--flat-program",
         action="store_true",
         help="write program.s/program.json with every dynamic instruction "
@@ -142,6 +149,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             jobs=jobs,
             scheduler=args.scheduler,
             cache=None if args.no_cache else args.cache,
+            deterministic=args.deterministic,
         )
         try:
             result = compile_model(

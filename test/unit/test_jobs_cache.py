@@ -156,3 +156,14 @@ def test_warm_compile_is_served_from_the_cache(tmp_path: Path) -> None:
             tmp_path / "cold" / name
         ).read_text()
     assert str(warm.lowered()) + "\n" == warm.outputs["cim.mlir"]
+
+
+def test_deterministic_miredo_solves_match_across_parallelism() -> None:
+    det = SolveOptions(mapper="miredo", time_limit=0.5, deterministic=True)
+    seq = solve_layers(LAYERS, SMALL, det, jobs=1)
+    par = solve_layers(LAYERS, SMALL, det, jobs=2)
+    again = solve_layers(LAYERS, SMALL, det, jobs=1)
+    assert _mappings(par) == _mappings(seq) == _mappings(again)
+    assert cache_key(LAYERS[0], SMALL, det) != cache_key(
+        LAYERS[0], SMALL, SolveOptions(mapper="miredo", time_limit=0.5)
+    )
