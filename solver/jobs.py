@@ -13,6 +13,7 @@ depend on how many jobs run beside it.
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
@@ -23,6 +24,23 @@ from miredo.solver.cache import SolutionCache, SolveOptions, cache_key
 from miredo.solver.hardware import Arch
 from miredo.solver.mip import Solution, solve_layer
 from miredo.solver.workload import Layer
+
+
+def option_problems(
+    time_limit: float, gap_limit: float, workers: int | None, jobs: int | None
+) -> list[tuple[str, str]]:
+    """``(option, message)`` for every out-of-range solve option (kebab-case names;
+    ``None`` skips a check). The one check behind the pass and the CLI."""
+    problems: list[tuple[str, str]] = []
+    if not (math.isfinite(time_limit) and time_limit > 0):
+        problems.append(("time-limit", f"must be > 0 seconds, got {time_limit:g}"))
+    if not 0 <= gap_limit < 1:
+        problems.append(("gap-limit", f"must be in [0, 1), got {gap_limit:g}"))
+    if workers is not None and workers < 1:
+        problems.append(("workers", f"must be >= 1, got {workers}"))
+    if jobs is not None and jobs < 1:
+        problems.append(("jobs", f"must be >= 1, got {jobs}"))
+    return problems
 
 
 def _solve(layer: Layer, arch: Arch, options: SolveOptions) -> Solution:
@@ -70,12 +88,10 @@ def solve_layers(
 
     ``on_done(i, solution, source)`` is called once per layer as results arrive.
     """
-    if options.time_limit <= 0:
-        raise MiredoError(
-            f"must be > 0 seconds, got {options.time_limit:g}", "time-limit"
-        )
-    if jobs < 1:
-        raise MiredoError(f"must be >= 1, got {jobs}", "jobs")
+    for name, message in option_problems(
+        options.time_limit, options.gap_limit, options.workers, jobs
+    ):
+        raise MiredoError(message, name)
     first: dict[str, int] = {}
     for i, layer in enumerate(layers):
         first.setdefault(layer.signature(), i)

@@ -101,24 +101,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = one_line_usage_errors(_parser()).parse_args(argv)
 
     def body() -> None:
-        import math
-
         from tqdm import tqdm
 
         from miredo.errors import MiredoError
         from miredo.pipeline import CompileOptions, compile_model, write_outputs
+        from miredo.solver.jobs import option_problems
 
-        if not (math.isfinite(args.time_limit) and args.time_limit > 0):
-            raise MiredoError(
-                f"must be a positive number of seconds, got {args.time_limit}",
-                "--time-limit",
-            )
-        if not (0 <= args.gap_limit < 1):
-            raise MiredoError(f"must be in [0, 1), got {args.gap_limit}", "--gap-limit")
-        if args.workers is not None and args.workers < 1:
-            raise MiredoError(f"must be >= 1, got {args.workers}", "--workers")
-        if args.jobs is not None and args.jobs < 1:
-            raise MiredoError(f"must be >= 1, got {args.jobs}", "-j/--jobs")
+        for name, message in option_problems(
+            args.time_limit, args.gap_limit, args.workers, args.jobs
+        ):
+            raise MiredoError(message, "-j/--jobs" if name == "jobs" else f"--{name}")
         start = time.perf_counter()
         bar: list[tqdm] = []
 
