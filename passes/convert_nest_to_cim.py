@@ -28,11 +28,8 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
-from miredo.dialects import nest
-from miredo.dialects.dataflow import DataflowAttr
 from miredo.errors import MiredoError
 from miredo.passes.lowering import host
-from miredo.solver.hardware import Arch
 
 
 @dataclass(frozen=True)
@@ -51,8 +48,6 @@ class ConvertNestToCimPass(ModulePass):
         main = _main(op)
         lowering = host.HostLowering(arch, op)
         for inner in list(main.body.block.ops):
-            if isinstance(inner, nest.ContractOp):
-                _check_dataflow(inner, arch)
             lowering.lower(inner)
         for program in lowering.programs:
             op.body.block.add_op(program)
@@ -66,28 +61,3 @@ def _main(module: ModuleOp) -> func.FuncOp:
             "convert-nest-to-cim",
         )
     return funcs[0]
-
-
-def _check_dataflow(op: nest.ContractOp, arch: Arch) -> None:
-    attr = op.attributes.get("dataflow")
-    if not isinstance(attr, DataflowAttr):
-        raise MiredoError(
-            "contraction has no dataflow attribute; run --miredo-dataflow first",
-            f"node '{op.node.data}'",
-        )
-    if attr.arch.data != arch.name:
-        raise MiredoError(
-            f"the dataflow was solved for arch '{attr.arch.data}' but the lowering "
-            f"targets '{arch.name}'",
-            f"node '{op.node.data}'",
-        )
-    from miredo.passes.lowering.host import mapping_of
-    from miredo.passes.miredo_dataflow import layer_of
-    from miredo.solver.validator import validate
-
-    problems = validate(layer_of(op), arch, mapping_of(attr))
-    if problems:
-        raise MiredoError(
-            f"the dataflow is not valid on '{arch.name}': " + "; ".join(problems),
-            f"node '{op.node.data}'",
-        )

@@ -34,7 +34,8 @@ from miredo.passes.lowering.contract import (
 )
 from miredo.solver.hardware import Arch
 from miredo.solver.mapping import Loop, Mapping
-from miredo.solver.workload import DIMS
+from miredo.solver.validator import validate
+from miredo.solver.workload import DIMS, Layer
 
 
 def mapping_of(attr: DataflowAttr) -> Mapping:
@@ -120,10 +121,9 @@ class HostLowering:
     def _contract(self, op: nest.ContractOp) -> None:
         from miredo.passes.miredo_dataflow import layer_of
 
-        attr = op.attributes["dataflow"]
-        assert isinstance(attr, DataflowAttr)
         layer = layer_of(op)
-        low = ContractLowering(op, layer, self.arch, mapping_of(attr))
+        mapping = self._checked_mapping(op, layer)
+        low = ContractLowering(op, layer, self.arch, mapping)
         w_packed = self._pack_weights(op, layer)
         space = self.arch.outermost
         name = self._symbol(op.node.data)
@@ -135,6 +135,31 @@ class HostLowering:
         self._launch(op, program, [op.input, w_packed, op.output])
         self._epilogue(op)
         Rewriter.erase_op(op)
+
+    def _checked_mapping(self, op: nest.ContractOp, layer: Layer) -> Mapping:
+        """The op's dataflow as a mapping, checked against the hardware."""
+        where = f"node '{op.node.data}'"
+        attr = op.attributes.get("dataflow")
+        if not isinstance(attr, DataflowAttr):
+            raise MiredoError(
+                "contraction has no dataflow attribute; run --miredo-dataflow first",
+                where,
+            )
+        if attr.arch.data != self.arch.name:
+            raise MiredoError(
+                f"the dataflow was solved for arch '{attr.arch.data}' but the "
+                f"lowering targets '{self.arch.name}'",
+                where,
+            )
+        mapping = mapping_of(attr)
+        problems = validate(layer, self.arch, mapping)
+        if problems:
+            raise MiredoError(
+                f"the dataflow is not valid on '{self.arch.name}': "
+                + "; ".join(problems),
+                where,
+            )
+        return mapping
 
     def _pack_weights(self, op: nest.ContractOp, layer) -> SSAValue:
         """Host ops bringing W into packed order; returns the packed tensor."""
