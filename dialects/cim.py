@@ -53,10 +53,13 @@ Program structure
   is static. A buffer in a per-core level exists once in every core: a core's
   instructions address its own instance, the ``cim.global`` stream selects instances
   with ``cores [...]``.
-* The program body holds the allocations and then the instruction *streams*: at most
-  one ``cim.global`` (the shared controller: off-chip and global-buffer DMAs,
+* The program body holds the allocations and then the instruction *streams*: the
+  ``cim.global`` queues of the shared controller (off-chip and global-buffer DMAs,
   multicasts over the distribution network, the shared SIMD unit) and one
-  ``cim.core <id>`` per core. Streams run concurrently; each is a sequence of
+  ``cim.core <id>`` per core. The controller has independent queues, ``cim.global``
+  (queue 0) and ``cim.global queue <q>``, at most one stream per queue: the
+  lowering gives each transfer edge its own queue, so that a prefetch into one
+  ping-pong half is not held up behind the write-backs of another operand. Streams run concurrently; each is a sequence of
   instructions, with ``scf.for`` loops (constant bounds), ``scf.if`` on an
   ``arith.cmpi`` of index values, and index arithmetic (``arith.constant``,
   ``arith`` integer ops, ``affine.apply``), or unrolled.
@@ -922,8 +925,8 @@ class ProgramOp(CimOp):
             None,
         )
 
-    def global_stream(self) -> GlobalOp | None:
-        return next((s for s in self.streams() if isinstance(s, GlobalOp)), None)
+    def global_streams(self) -> list[GlobalOp]:
+        return [s for s in self.streams() if isinstance(s, GlobalOp)]
 
     def allocs(self) -> list[AllocOp]:
         return [op for op in self.body.block.ops if isinstance(op, AllocOp)]
@@ -970,7 +973,7 @@ class ProgramOp(CimOp):
                     f"({len(self.args)})"
                 )
         seen_cores: set[int] = set()
-        globals_ = 0
+        queues: set[int] = set()
         for op in self.body.block.ops:
             if isinstance(op, CoreOp):
                 core = _int(op.core)
@@ -980,9 +983,9 @@ class ProgramOp(CimOp):
                     self._fail(f"core {core} has two cim.core streams")
                 seen_cores.add(core)
             elif isinstance(op, GlobalOp):
-                globals_ += 1
-                if globals_ > 1:
-                    self._fail("a program has at most one cim.global stream")
+                if op.queue_id in queues:
+                    self._fail(f"cim.global queue {op.queue_id} has two streams")
+                queues.add(op.queue_id)
             elif not isinstance(op, AllocOp):
                 self._fail(
                     f"the program body holds only cim.alloc, cim.global and cim.core, "
@@ -1141,36 +1144,56 @@ class StreamOp(CimOp, ABC):
 
 @irdl_op_definition
 class GlobalOp(StreamOp):
-    """The stream of the shared controller: off-chip and global-buffer DMAs,
-    multicasts to the cores, the shared SIMD unit and barriers.
+    """A queue of the shared controller: off-chip and global-buffer DMAs,
+    multicasts to the cores, the shared SIMD unit and barriers. Queues are
+    independent streams (each with its own DMA engines and SIMD issue); they
+    share the memory ports.
 
     ```
     cim.global {
       cim.dma %x[0, 0] [1, 16] -> %lb cores [0, 1] : ...
+    }
+    cim.global queue 1 {
+      cim.dma %lb -> %y[0, 0] [1, 8] cores [0] : ...
     }
     ```
     """
 
     name = "cim.global"
 
+    queue = opt_prop_def(IntegerAttr[I64])
+    """The controller queue (absent: 0)."""
+
     def __init__(
         self,
         body: Sequence[Operation] | Block | Region = (),
         *,
+        queue: int = 0,
         node: str | None = None,
         attributes: Mapping[str, Attribute] | None = None,
     ):
         super().__init__(
-            properties={"node": None if node is None else StringAttr(node)},
+            properties={
+                "node": None if node is None else StringAttr(node),
+                "queue": IntegerAttr(queue, i64) if queue else None,
+            },
             regions=[self._body(body)],
             attributes=attributes,
         )
 
+    @property
+    def queue_id(self) -> int:
+        return 0 if self.queue is None else _int(self.queue)
+
     def verify_(self) -> None:
         self._check_parent()
+        if self.queue_id < 0:
+            self._fail(f"queue must be >= 0, got {self.queue_id}")
 
     def print(self, printer: Printer) -> None:
         _print_node(printer, self)
+        if self.queue_id:
+            printer.print_string(f" queue {self.queue_id}")
         printer.print_op_attributes(self.attributes, print_keyword=True)
         printer.print_string(" ")
         printer.print_region(self.body, print_empty_block=False)
@@ -1179,6 +1202,10 @@ class GlobalOp(StreamOp):
     def parse(cls, parser: Parser) -> GlobalOp:
         props: dict[str, Attribute] = {}
         _parse_node(parser, props)
+        if parser.parse_optional_keyword("queue") is not None:
+            props["queue"] = IntegerAttr(
+                parser.parse_integer(allow_boolean=False, allow_negative=False), i64
+            )
         attrs = parser.parse_optional_attr_dict_with_keyword()
         return cls.create(
             properties=props,

@@ -119,16 +119,17 @@ class Instr(NamedTuple):
     op: Operation
     """The ``cim`` op (a ``TileOp`` or ``cim.barrier``)."""
     stream: str
-    """``global`` or ``core<id>``."""
+    """`stream_name` of its stream."""
     tiles: tuple[TileRef, ...]
     """The op's tiles in ``TileOp.tiles()`` order (none for a barrier)."""
 
 
 def stream_name(stream: StreamOp) -> str:
-    """``global`` or ``core<id>``."""
+    """``global`` (queue 0), ``global<q>`` or ``core<id>``."""
     if isinstance(stream, CoreOp):
         return f"core{stream.core_id}"
-    return "global"
+    assert isinstance(stream, GlobalOp)
+    return f"global{stream.queue_id or ''}"
 
 
 def program_buffers(program: ProgramOp) -> dict[str, Buffer]:

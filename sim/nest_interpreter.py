@@ -177,7 +177,9 @@ class NestInterpreter:
         program = op.program()
         if program is None:
             raise MiredoError(f"no cim.program @{op.callee.root_reference.data}")
-        run_program(program, [env[a] for a in op.args])
+        # on-chip memory starts with garbage: a read of data never written shows
+        # up as NaN (or the integer minimum) in the outputs
+        run_program(program, [env[a] for a in op.args], poison=True)
 
     # ---- memref ------------------------------------------------------------ #
 

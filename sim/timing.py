@@ -16,8 +16,8 @@ holds a set of *resources* for that whole time. A unit executes its instructions
 one at a time in program order (a decoupled engine with an in-order queue). The
 units of a stream: one DMA engine per link (unordered pair of levels), the macro
 write engine (``cim.load_weights``), the macro compute engine (``cim.mvm``), the
-SIMD unit (per core; the shared one for ``cim.global``), and in a core a send and
-a receive engine. Resources are the ports (one per memory level instance: shared
+SIMD unit (per core; the shared one for each ``cim.global`` queue), and in a core a
+send and a receive engine; each ``cim.global`` queue is a stream of its own. Resources are the ports (one per memory level instance: shared
 levels have one instance, per-core levels one per core, each with the level's
 ``bw_bits_per_cycle``) and, when ``weight_write_blocks_compute``, the macro's
 mode (one per core). With ``bw(l)`` a level's port width and ``width`` a
@@ -99,8 +99,16 @@ order), so a stream never takes a shared port ahead of an earlier request of
 another stream that it could not have seen yet. (Within a stream the priority is
 program order, not ready time: a younger instruction that is ready first gets a
 busy port's next free slot only if it fits before the older one's reservation.)
+A transfer longer than ``burst`` cycles (default 8: a 64-byte burst on a 64-bit
+bus) on such a shared port is arbitrated burst by burst: after each burst the
+stream waits in the same queue of requests, so a long prefetch of one stream and
+the short write-backs of another share the port's bandwidth instead of one
+holding it for the whole transfer (as a DMA controller's channels do). The
+instruction runs from its first burst's start to its last burst's end; the gaps
+between bursts count as ``port`` stalls and not as busy time.
 This is a list scheduler, not a cycle-by-cycle one: it processes each
-instruction once, which keeps it fast (10^5 - 10^6 instructions per second).
+instruction (each burst) once, which keeps it fast (10^5 - 10^6 instructions per
+second).
 
 Stalls
 ======
@@ -186,6 +194,11 @@ UNIT_KINDS: tuple[str, ...] = ("dma", "ldw", "mvm", "simd", "send", "recv")
 DEFAULT_WINDOW = 64
 """Default in-flight window per stream."""
 
+DEFAULT_BURST = 8
+"""Default burst length in cycles: a transfer on a port that several streams use
+is arbitrated every ``burst`` cycles (8 cycles = a 64-byte burst on a 64-bit
+off-chip bus)."""
+
 _RAW, _WAR, _PORT, _MODE, _BARRIER, _RECV = range(6)
 _K_DMA, _K_LDW, _K_MVM, _K_SIMD, _K_SEND, _K_RECV, _K_BARRIER = range(7)
 _MODE_KEY = "macro mode"
@@ -266,6 +279,7 @@ class TimingReport:
     """Per stream, in program order."""
     simd_lane_ops: int = 0
     window: int = DEFAULT_WINDOW
+    burst: int = DEFAULT_BURST
     seconds: float = 0.0
     """Wall time of the simulation."""
     schedule: list[Scheduled] = field(default_factory=list)
@@ -348,6 +362,7 @@ class TimingReport:
             "traffic": traffic,
             "streams": {n: s.to_json() for n, s in self.streams.items()},
             "window": self.window,
+            "burst": self.burst,
         }
 
 
@@ -755,9 +770,13 @@ class _Simulator:
         window: int,
         trace: ProgramTrace | None,
         record: int = 0,
+        burst: int = DEFAULT_BURST,
     ):
         if window < 1:
             raise MiredoError(f"the issue window must be >= 1, got {window}")
+        if burst < 1:
+            raise MiredoError(f"the burst length must be >= 1, got {burst}")
+        self.burst = burst
         self.program = program
         self.arch = arch
         self.window = window
@@ -815,6 +834,7 @@ class _Simulator:
         w_end = [0] * s.nslots
         r_end = [0] * s.nslots
         window = self.window
+        burst = self.burst
         ring = [0] * window
         k = 0
         issue = -1
@@ -919,29 +939,55 @@ class _Simulator:
             if t_msg > ready:
                 ready = t_msg
             # ---- resources
+            start_busy = -1
             if shared:
                 s.wait = f"{s.trace.name} waits for a shared port"
                 yield (_SHARED, ready)
             if res:
-                if len(res) == 1:
+                if shared and dur > burst and len(res) == 1:
+                    # a long transfer on a shared port: one burst at a time, each
+                    # arbitrated against the other streams' requests
                     tl = res[0]
-                    tl_ends = tl.ends
-                    if not tl_ends or ready >= tl_ends[-1]:
-                        start = ready
-                        last = None
-                    else:
-                        start = tl.fit(ready, dur)
-                        last = tl if start != ready else None
+                    left = dur
+                    t = start = -1
+                    while left:
+                        d = left if left < burst else burst
+                        b0 = tl.fit(ready if t < 0 else t, d)
+                        if t < 0:
+                            start = b0
+                        tl.reserve(b0, d, self.horizon)
+                        t = b0 + d
+                        left -= d
+                        if left:
+                            starts.append(b0)  # the unit is busy burst by burst
+                            ends.append(t)
+                            yield (_SHARED, t)
+                    start_busy = b0
+                    last = tl if t - ready > dur else None
+                    end = t
                 else:
-                    start, last = _fit(res, ready, dur)
-                h = self.horizon
-                for tl in res:
-                    tl.reserve(start, dur, h if tl.shared else issue)
+                    if len(res) == 1:
+                        tl = res[0]
+                        tl_ends = tl.ends
+                        if not tl_ends or ready >= tl_ends[-1]:
+                            start = ready
+                            last = None
+                        else:
+                            start = tl.fit(ready, dur)
+                            last = tl if start != ready else None
+                    else:
+                        start, last = _fit(res, ready, dur)
+                    h = self.horizon
+                    for tl in res:
+                        tl.reserve(start, dur, h if tl.shared else issue)
+                    end = start + dur
             else:
                 start = ready
                 last = None
-            end = start + dur
+                end = start + dur
             # ---- stalls
+            if start_busy < 0:
+                start_busy = start
             if start > base:
                 dep = ready - base
                 if dep:
@@ -957,9 +1003,9 @@ class _Simulator:
                         stalls[_WAR] += dep
                     else:
                         stalls[_RECV] += dep
-                if start > ready:
-                    assert last is not None
-                    stalls[_MODE if last.is_mode else _PORT] += start - ready
+            if end - dur > ready:
+                assert last is not None
+                stalls[_MODE if last.is_mode else _PORT] += end - dur - ready
             # ---- commit
             unit_free[unit] = end
             for sl in rs:
@@ -982,7 +1028,7 @@ class _Simulator:
                 self.schedule.append(
                     Scheduled(name, n - 1, ins.op.name, issue, start, end, kinds[unit])
                 )
-            starts.append(start)
+            starts.append(start_busy)
             ends.append(end)
             if end > retire:
                 retire = end
@@ -1159,6 +1205,7 @@ class _Simulator:
             streams=streams,
             simd_lane_ops=lane_ops,
             window=self.window,
+            burst=self.burst,
             seconds=seconds,
             schedule=self.schedule,
         )
@@ -1190,16 +1237,19 @@ def simulate_timing(
     window: int = DEFAULT_WINDOW,
     trace: ProgramTrace | None = None,
     record: int = 0,
+    burst: int = DEFAULT_BURST,
 ) -> TimingReport:
     """Simulate the timing of ``program`` on ``arch`` (see the module docstring).
 
     ``window`` is the per-stream in-flight limit; ``trace`` reuses a
     `compile_program` result; ``record`` keeps the schedule of the first
-    ``record`` instructions of every stream in `TimingReport.schedule`. Raises `MiredoError` on a deadlock, an undelivered
-    message or a level the hardware does not have.
+    ``record`` instructions of every stream in `TimingReport.schedule`;
+    ``burst`` is the arbitration granularity of shared ports in cycles. Raises
+    `MiredoError` on a deadlock, an undelivered message or a level the hardware
+    does not have.
     """
     t0 = time.perf_counter()
-    sim = _Simulator(program, arch, window, trace, record)
+    sim = _Simulator(program, arch, window, trace, record, burst)
     sim.run()
     return sim.report(time.perf_counter() - t0)
 

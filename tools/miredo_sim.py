@@ -2,7 +2,7 @@
 
 ::
 
-    miredo-sim OUTDIR [--check [--seed 0]] [--timing [--arch A] [--window 64]]
+    miredo-sim OUTDIR [--check [--seed 0]] [--timing [--arch A] [--window 64] [--burst 8]]
 
 ``--check`` runs the functional simulator on seeded random inputs and compares
 every output with ``onnx.reference.ReferenceEvaluator`` on the original model
@@ -20,7 +20,7 @@ contraction (a program named like a layer of the report) also the latency the
 analytical model predicted and the accuracy ``1 - |pred - sim| / sim``. It adds
 a ``timing`` section to ``report.json``::
 
-    {"arch", "window", "programs": [{<TimingReport.to_json()>,
+    {"arch", "window", "burst", "programs": [{<TimingReport.to_json()>,
       "predicted_latency_cycles", "accuracy"}], "totals": {"programs",
       "latency_cycles", "energy_pj", "edp", "instructions", "stall_cycles",
       "predicted_latency_cycles", "simulated_contraction_latency_cycles",
@@ -69,6 +69,12 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help="--timing: in-flight instructions per stream (default: 64)",
+    )
+    p.add_argument(
+        "--burst",
+        type=int,
+        default=None,
+        help="--timing: cycles per burst when streams share a port (default: 8)",
     )
     return p
 
@@ -180,10 +186,12 @@ def run_timing(
     report_path: Path,
     arch_name: str | None,
     window: int | None,
+    burst: int | None = None,
 ) -> dict[str, Any]:
     """Simulate every program and print the table; returns the ``timing`` section."""
     from miredo.errors import MiredoError
     from miredo.sim.timing import (
+        DEFAULT_BURST,
         DEFAULT_WINDOW,
         STALL_CAUSES,
         iter_programs,
@@ -192,6 +200,7 @@ def run_timing(
 
     arch = _load_arch(arch_name, report, report_path)
     window = DEFAULT_WINDOW if window is None else window
+    burst = DEFAULT_BURST if burst is None else burst
     layers = report.get("layers")
     if not isinstance(layers, list):
         raise MiredoError("malformed report: no 'layers' list", str(report_path))
@@ -211,7 +220,7 @@ def run_timing(
     total_stalls = dict.fromkeys(STALL_CAUSES, 0)
     pred_total = sim_contr = 0
     for program in iter_programs(module):
-        r = simulate_timing(program, arch, window=window)
+        r = simulate_timing(program, arch, window=window, burst=burst)
         entry = r.to_json()
         pred = predicted.get(r.program)
         acc = None
@@ -255,7 +264,9 @@ def run_timing(
             "",
         ]
     )
-    print(f"timing on {arch.name} (window {window}); latencies in cycles")
+    print(
+        f"timing on {arch.name} (window {window}, burst {burst}); latencies in cycles"
+    )
     _print_table(rows)
     rate = total_instr / seconds if seconds else 0.0
     print(f"simulated {total_instr:,} instructions in {seconds:.2f} s ({rate:,.0f}/s)")
@@ -267,6 +278,7 @@ def run_timing(
     return {
         "arch": arch.name,
         "window": window,
+        "burst": burst,
         "programs": programs,
         "totals": {
             "programs": len(programs),
@@ -294,8 +306,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             raise MiredoError(
                 "nothing to do; pass --check and/or --timing", "miredo-sim"
             )
-        if args.window is not None and args.window < 1:
-            raise MiredoError(f"--window must be >= 1, got {args.window}", "miredo-sim")
+        for opt in ("window", "burst"):
+            v = getattr(args, opt)
+            if v is not None and v < 1:
+                raise MiredoError(f"--{opt} must be >= 1, got {v}", "miredo-sim")
         outdir = Path(args.outdir)
         module, report, model = load_compiled(outdir)
         bad = 0
@@ -315,7 +329,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if args.timing:
             report_path = outdir / "report.json"
             report["timing"] = run_timing(
-                module, report, report_path, args.arch, args.window
+                module, report, report_path, args.arch, args.window, args.burst
             )
             atomic_write_text(report_path, json.dumps(report, indent=2) + "\n")
         if bad:

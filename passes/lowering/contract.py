@@ -308,12 +308,15 @@ def lower_contract(
                 )
                 program.add(alloc)
                 emitter.scratch[e.child] = alloc.result
-    global_block = Block()
-    emitter.emit_stream(StreamBuilder(global_block, None), None)
-    program.add(cim.GlobalOp(global_block, node=layer.name))
+    for queue, edge in enumerate(emitter.queues):
+        block = Block()
+        emitter.emit_stream(StreamBuilder(block, None), None, edge)
+        program.add(cim.GlobalOp(block, queue=queue, node=layer.name))
     for core in range(low.n_cores):
         block = Block()
-        emitter.emit_stream(StreamBuilder(block, low.radix.core_digits(core)), core)
+        emitter.emit_stream(
+            StreamBuilder(block, low.radix.core_digits(core)), core, None
+        )
         program.add(cim.CoreOp(core, block, node=layer.name))
     return program
 
@@ -322,6 +325,18 @@ def _elt(value: SSAValue) -> Attribute:
     t = value.type
     assert isinstance(t, MemRefType)
     return t.element_type
+
+
+@dataclass
+class _Role:
+    """What one stream does: the edges whose transfers it issues (``own``), the
+    edges whose child buffer it reads or writes and whose transfers it therefore
+    waits for (``consumed``), and how deep its loop nest goes (``None``: all the
+    way, with the MVMs)."""
+
+    own: list[Edge]
+    consumed: list[Edge]
+    depth: int | None
 
 
 class _Emitter:
@@ -333,43 +348,51 @@ class _Emitter:
         self.node = low.layer.name
         arch = low.arch
         self.macro = arch.macro.level
-        # which slots have cross (shared <-> per-core) transfers, and the depth of
-        # the global stream
-        self.global_slots: set[int | None] = set()
-        self.cross_loads: set[int | None] = set()
-        self.cross_stores: set[int | None] = set()
-        # slots with a single-buffered cross transfer: the WAR barrier is needed
-        # (with ping-pong halves the previous iteration's barrier already orders
-        # the reuse of a half, so the transfer overlaps the other half's use)
-        self.single_loads: set[int | None] = set()
-        self.single_stores: set[int | None] = set()
-        for e in low.edges:
-            ps, cs = low.per_core(e.parent), low.per_core(e.child)
-            if not ps:
-                self.global_slots.add(e.slot)
-                if cs:
-                    double = (e.child, e.operand) in low.mapping.double_buffer
-                    if e.operand == "O":
-                        self.cross_stores.add(e.slot)
-                        if not double:
-                            self.single_stores.add(e.slot)
-                    if e.operand != "O" or self._may_read_back(e):
-                        self.cross_loads.add(e.slot)
-                        if not double:
-                            self.single_loads.add(e.slot)
-        slots = [s for s in self.global_slots if s is not None]
-        self.global_depth = max(slots) if slots else -1
+        # one cim.global queue per edge out of a shared level; the consumer of an
+        # edge's child buffer is the cores (per-core child) or the queue of the
+        # operand's next edge (shared child)
+        self.queues = [e for e in low.edges if not low.per_core(e.parent)]
+        self.upstream: dict[Edge, Edge] = {
+            e: u
+            for e in self.queues
+            for u in self.queues
+            if u.operand == e.operand and u.child == e.parent
+        }
+        self.cross = [e for e in self.queues if low.per_core(e.child)]
         self.groups = low.reduction_groups()
         """Cross-core reduction: root core -> members (see ``_reduce``)."""
         self.member_of = {m: r for r, ms in self.groups.items() for m in ms}
-        self.barrier_ids: dict[tuple[str, int | None], int] = {}
+        self.barrier_ids: dict[tuple[str, Edge], int] = {}
 
     # ------------------------------------------------------------------ helpers
-    def _barrier(self, b: StreamBuilder, kind: str, slot: int | None) -> None:
-        key = (kind, slot)
+    def _barrier(self, b: StreamBuilder, kind: str, e: Edge) -> None:
+        key = (kind, e)
         if key not in self.barrier_ids:
             self.barrier_ids[key] = len(self.barrier_ids)
         b.add(cim.BarrierOp(self.barrier_ids[key], node=self.node))
+
+    def _loads(self, e: Edge) -> bool:
+        """Whether ``e`` moves data inwards (always for I and W; partial-sum
+        read-back for O)."""
+        return e.operand != "O" or self._may_read_back(e)
+
+    def _single(self, e: Edge) -> bool:
+        return (e.child, e.operand) not in self.low.mapping.double_buffer
+
+    def _sync_loads(self, b: StreamBuilder, edges: list[Edge], *, after: bool) -> None:
+        """The barriers that bracket loads of ``edges`` into their child buffers:
+        before (the consumer is done with a single-buffered child) or after (the
+        new tile has arrived)."""
+        for e in edges:
+            if self._loads(e) and (after or self._single(e)):
+                self._barrier(b, "after-load" if after else "before-load", e)
+
+    def _sync_stores(self, b: StreamBuilder, edges: list[Edge], *, after: bool) -> None:
+        """The barriers that bracket write-backs of ``edges``: before (the tile is
+        complete) or after (a single-buffered child may be overwritten)."""
+        for e in edges:
+            if e.operand == "O" and (not after or self._single(e)):
+                self._barrier(b, "after-store" if after else "before-store", e)
 
     def _may_read_back(self, e: Edge) -> bool:
         return bool(self._irrelevant_above(e))
@@ -393,18 +416,15 @@ class _Emitter:
         return b.views[(level, op)]
 
     def _select_halves(
-        self, b: StreamBuilder, slot: int | None, core: int | None
+        self, b: StreamBuilder, slot: int | None, edges: list[Edge]
     ) -> None:
-        """At a trigger slot, pick the current half of every double-buffered child."""
-        for e in self.low.edges:
+        """At a trigger slot, pick the current half of every double-buffered child
+        of ``edges`` (those the stream touches)."""
+        for e in edges:
             if e.slot != slot:
                 continue
             buf = self.buffers[(e.child, e.operand)]
             if not buf.double:
-                continue
-            if core is None and buf.per_core and self.low.per_core(e.parent):
-                continue
-            if core is not None and not buf.per_core:
                 continue
             counter = Expr()
             if slot is not None:
@@ -436,82 +456,76 @@ class _Emitter:
         )
 
     # ------------------------------------------------------------------ streams
-    def emit_stream(self, b: StreamBuilder, core: int | None) -> None:
-        self._load_phase(b, None, core)
-        self._nest(b, 0, core)
-        self._store_phase(b, None, core)
+    def emit_stream(
+        self, b: StreamBuilder, core: int | None, queue: Edge | None
+    ) -> None:
+        """Core ``core``'s stream, or (``core`` None) the queue of edge ``queue``."""
+        if queue is None:
+            role = _Role(
+                own=[e for e in self.low.edges if self.low.per_core(e.parent)],
+                consumed=self.cross,
+                depth=None,
+            )
+        else:
+            up = self.upstream.get(queue)
+            consumed = [up] if up is not None else []
+            slots = [e.slot for e in (queue, *consumed) if e.slot is not None]
+            role = _Role([queue], consumed, max(slots) if slots else -1)
+        self._load_phase(b, None, core, role)
+        self._nest(b, 0, core, role)
+        self._store_phase(b, None, core, role)
 
-    def _nest(self, b: StreamBuilder, k: int, core: int | None) -> None:
+    def _nest(self, b: StreamBuilder, k: int, core: int | None, role: _Role) -> None:
         active = self.low.active
-        if core is None and (k >= len(active) or active[k] > self.global_depth):
+        if role.depth is not None and (k >= len(active) or active[k] > role.depth):
             return
         if k == len(active):
             self._mvm(b)
             return
         slot = active[k]
         with b.loop(slot, self.low.loops[slot].factor):
-            self._load_phase(b, slot, core)
-            self._nest(b, k + 1, core)
-            self._store_phase(b, slot, core)
+            self._load_phase(b, slot, core, role)
+            self._nest(b, k + 1, core, role)
+            self._store_phase(b, slot, core, role)
 
     # ------------------------------------------------------------------ phases
-    def _edges_at(self, slot: int | None, *, store: bool) -> list[Edge]:
-        es = [e for e in self.low.edges if e.slot == slot]
-        if store:
-            return [e for e in reversed(es) if e.operand == "O"]
-        return es
-
-    def _load_phase(self, b: StreamBuilder, slot: int | None, core: int | None) -> None:
-        low = self.low
-        is_global = core is None
-        self._select_halves(b, slot, core)
-        edges = self._edges_at(slot, store=False)
-        cross = slot in self.cross_loads
-        # shared -> shared first, then the barrier, then shared -> per-core
-        if is_global:
-            for e in edges:
-                if not low.per_core(e.parent) and not low.per_core(e.child):
+    def _load_phase(
+        self, b: StreamBuilder, slot: int | None, core: int | None, role: _Role
+    ) -> None:
+        """Wait for the tiles this stream consumes, then issue its own loads."""
+        self._select_halves(b, slot, role.own + role.consumed)
+        consumed = [e for e in role.consumed if e.slot == slot]
+        self._sync_loads(b, consumed, after=False)
+        self._sync_loads(b, consumed, after=True)
+        if core is not None:
+            for e in consumed:  # first visits of a partial-sum tile: zero
+                if e.operand == "O":
                     self._load(b, e, core)
-        if cross and slot in self.single_loads:
-            self._barrier(b, "before-load", slot)
-        if is_global:
-            for e in edges:
-                if not low.per_core(e.parent) and low.per_core(e.child):
-                    self._load(b, e, core)
-        if cross:
-            self._barrier(b, "after-load", slot)
-        if not is_global:
-            for e in edges:
-                if low.per_core(e.parent) or (
-                    e.operand == "O" and low.per_core(e.child)
-                ):
-                    self._load(b, e, core)
+        own = [e for e in role.own if e.slot == slot]
+        if core is None:
+            self._sync_loads(b, own, after=False)
+        for e in own:
+            self._load(b, e, core)
+        if core is None:
+            self._sync_loads(b, own, after=True)
 
     def _store_phase(
-        self, b: StreamBuilder, slot: int | None, core: int | None
+        self, b: StreamBuilder, slot: int | None, core: int | None, role: _Role
     ) -> None:
-        low = self.low
-        is_global = core is None
-        edges = self._edges_at(slot, store=True)
-        cross = slot in self.cross_stores
-        if not is_global:
-            for e in edges:
-                if low.per_core(e.parent):
-                    self._store(b, e, core)
-                elif self.groups and low.per_core(e.child):
-                    self._reduce(b, e, core)
-        if cross:
-            self._barrier(b, "before-store", slot)
-        if is_global:
-            for e in edges:
-                if not low.per_core(e.parent) and low.per_core(e.child):
-                    self._store(b, e, core)
-        if cross and slot in self.single_stores:
-            self._barrier(b, "after-store", slot)
-        if is_global:
-            for e in edges:
-                if not low.per_core(e.parent) and not low.per_core(e.child):
-                    self._store(b, e, core)
+        """Issue this stream's write-backs, then hand over the tiles it consumed."""
+        own = [e for e in reversed(role.own) if e.slot == slot and e.operand == "O"]
+        consumed = [e for e in role.consumed if e.slot == slot and e.operand == "O"]
+        if core is None:
+            self._sync_stores(b, own, after=False)
+        for e in own:
+            self._store(b, e, core)
+        if core is None:
+            self._sync_stores(b, own, after=True)
+        if core is not None and self.groups:
+            for e in consumed:
+                self._reduce(b, e, core)
+        self._sync_stores(b, consumed, after=False)
+        self._sync_stores(b, consumed, after=True)
 
     # ------------------------------------------------------------------ transfers
     def _load(self, b: StreamBuilder, e: Edge, core: int | None) -> None:
@@ -529,15 +543,22 @@ class _Emitter:
         boundary = not self.low.per_core(e.parent) and self.low.per_core(e.child)
         if boundary and core in self.member_of:
             irrelevant = []  # a group member always starts from zero
+        # Only the level the MVMs accumulate into needs zeros: on a first visit
+        # every element of an outer level's tile is written back from inside
+        # before it is read (a later visit of an inner tile reads back what an
+        # earlier one wrote), so zeroing it would be dead work.
+        fill = child_stream_is_me and e.child == self.low.arch.innermost("O")
+        if not fill and not dma_stream_is_me:
+            return
         if not irrelevant:
-            if child_stream_is_me:
+            if fill:
                 self._fill(b, e)
             return
         first = Expr()
         for i in irrelevant:
             first = first + Expr.iv(i)
         with b.if_zero(first) as (then_b, else_b):
-            if child_stream_is_me:
+            if fill:
                 with b.into(then_b):
                     self._fill(b, e)
             if dma_stream_is_me:

@@ -165,7 +165,7 @@ def test_build_verify_print_parse() -> None:
     text = _print(module)
     assert text == EXPECTED
     assert isinstance(prog.allocs()[1].result.type, PingPongType)
-    assert prog.core_stream(0) is not None and prog.global_stream() is None
+    assert prog.core_stream(0) is not None and prog.global_streams() == []
 
     again = _parse(text)
     again.verify()

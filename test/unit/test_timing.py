@@ -327,13 +327,15 @@ BARRIERS = """
   }"""
 
 
-def test_barriers_global_and_two_cores() -> None:
+@pytest.mark.parametrize("burst", [8, 16])
+def test_barriers_global_and_two_cores(burst: int) -> None:
     r = simulate(
         program(
             '%x: memref<16xi8, "DRAM">, %y: memref<2x16xi8, "DRAM">',
             BARRIERS,
             cores=2,
-        )
+        ),
+        burst=burst,
     )
     # global: DRAM -> GB 128 bits at min(8, 16) = 8: [0, 16); arrives at barrier 0
     # at 16. core0: fill of 8 elements on 4 lanes [0, 2), arrives at 2; core1:
@@ -341,17 +343,20 @@ def test_barriers_global_and_two_cores() -> None:
     # global: multicast GB -> LB, 128 bits at min(16, 8) = 8: [16, 32) (one
     # transfer for both cores); barrier 1 opens at 32; the cores arrived at 16
     # (waits 0, 16, 16). Both write-backs (LB -> DRAM, 16 cycles) are ready at 32
-    # on the one DRAM port: core0 [32, 48), core1 [48, 64) (16 port cycles).
+    # on the one DRAM port. With bursts of 16 cycles: core0 [32, 48), core1
+    # [48, 64) (16 port cycles). With bursts of 8 they interleave: core0 [32, 40)
+    # and [48, 56), core1 [40, 48) and [56, 64) (8 + 16 port cycles).
     assert r.latency == 64
-    assert r.stalls == stalls(barrier=14 + 8 + 16 + 16, port=16)
+    port0 = 8 if burst == 8 else 0
+    assert r.stalls == stalls(barrier=14 + 8 + 16 + 16, port=port0 + 16)
     g, c0, c1 = (r.streams[s] for s in ("global", "core0", "core1"))
-    assert (g.finish, c0.finish, c1.finish) == (32, 48, 64)
+    assert (g.finish, c0.finish, c1.finish) == (32, 48 + port0, 64)
     assert (g.stalls["barrier"], c0.stalls["barrier"], c1.stalls["barrier"]) == (
         0,
         30,
         24,
     )
-    assert c1.stalls["port"] == 16
+    assert (c0.stalls["port"], c1.stalls["port"]) == (port0, 16)
     assert r.core_utilization == {0: 18 / 64, 1: 24 / 64}
     # Energy (pJ): DRAM 128 read + 256 written at 1.0 = 384; GB 128 + 128 at 0.5
     # = 128; LB 256 + 320 (fills) written + 256 read at 0.25 = 208; SIMD 40 lane

@@ -27,38 +27,51 @@ func.func @conv(%x: memref<1x2x4x4xf32>, %w: memref<2x2x1x1xf32>, %y: memref<1x2
 // CHECK-NEXT:   %[[LBO:.*]] = cim.alloc "conv1" halves 2 bits 4 : memref<1x2x2x2xf32, "LB">
 // CHECK-NEXT:   %[[OREG:.*]] = cim.alloc "conv1" halves 2 bits 8 : memref<1x2x1x1xf32, "OReg">
 
-// The global stream: weights multicast once, inputs multicast per (Q, Q, P)
-// iteration with each core's own window, outputs gathered per outer Q.
+// The shared controller: one queue per edge out of a shared level, so the
+// input prefetch, the weight load and the output gathers do not wait for one
+// another. Queue 0 multicasts the inputs per (Q, Q, P) iteration with each
+// core's own window; the tiles are ping-pong buffers, so there is no barrier
+// before the multicast (the previous iteration's barrier orders the reuse of a
+// half), only the one after it.
 // CHECK:      cim.global "conv1" {{[{]$}}
-// CHECK-NEXT:   cim.barrier "conv1" 0
-// CHECK-NEXT:   cim.dma "conv1" %{{.*}} -> %[[LBW]] cores [0, 1]
-// CHECK-NEXT:   cim.barrier "conv1" 1
-// CHECK:        scf.for %[[Q0:.*]] = %{{.*}} to %{{.*}} step
-// CHECK:          cim.select_half "conv1" %[[LBO]], %{{.*}}
+// CHECK:        scf.for
 // CHECK:          scf.for
 // CHECK:            scf.for
-// The input and output tiles are ping-pong buffers: no barrier before the
-// multicast (the previous iteration's barrier orders the reuse of a half) and
-// none after the gathers.
 // CHECK:              cim.select_half "conv1" %[[LBI]]
 // CHECK-NOT:          cim.barrier
 // CHECK:              cim.dma "conv1" %{{.*}}[0, 0, %{{.*}}, %{{.*}}] [1, 2, 1, 1] -> %{{.*}} cores [0, 1] shifts {{\[\[}}0, 0, 0, 0], [0, 0, 1, 0]]
-// CHECK-NEXT:         cim.barrier "conv1" 2
-// CHECK:          cim.barrier "conv1" 3
+// CHECK-NEXT:         cim.barrier "conv1" 0
+// Queue 1: the weights, once; the weight buffer is single: barriers on both sides.
+// CHECK:      cim.global "conv1" queue 1 {{[{]$}}
+// CHECK-NEXT:   cim.barrier "conv1" 1
+// CHECK-NEXT:   cim.dma "conv1" %{{.*}} -> %[[LBW]] cores [0, 1]
+// CHECK-NEXT:   cim.barrier "conv1" 2
+// CHECK-NEXT: }
+// Queue 2: the outputs, gathered per outer Q, one core at a time.
+// CHECK:      cim.global "conv1" queue 2 {{[{]$}}
+// CHECK:        scf.for
+// CHECK:          cim.select_half "conv1" %[[LBO]], %{{.*}}
+// CHECK-NEXT:     cim.barrier "conv1" 3
 // CHECK:          cim.dma "conv1" %{{.*}} -> %{{.*}}[0, 0, 0, %{{.*}}] [1, 2, 2, 2] [1, 1, 2, 1] cores [0]
 // CHECK-NEXT:     cim.dma "conv1" %{{.*}} -> %{{.*}}[0, 0, 1, %{{.*}}] [1, 2, 2, 2] [1, 1, 2, 1] cores [1]
 // CHECK-NEXT:   }
 
-// Each core: weights into the macro once, a fresh partial-sum tile per outer Q,
-// then per innermost iteration: input to the register, MVM, write-back.
+// Each core: weights into the macro once; per innermost iteration: wait for the
+// input tile, input to the register, a zeroed accumulator, MVM, write-back into
+// the LB partial-sum tile (which needs no zeroing: every element is written
+// before it is read); the tile is handed to queue 2 per outer Q.
 // CHECK:      cim.core "conv1" 0 {{[{]$}}
-// CHECK:        cim.load_weights "conv1" %[[LBW]] -> %[[MACRO]]
+// CHECK-NEXT:   cim.barrier "conv1" 1
+// CHECK-NEXT:   cim.barrier "conv1" 2
+// CHECK-NEXT:   cim.load_weights "conv1" %[[LBW]] -> %[[MACRO]]
 // CHECK:        scf.for
-// CHECK:          cim.simd "conv1" fill(0.0) ins() outs(%{{.*}}) : -> memref<1x2x2x2xf32, "LB">
-// CHECK:              cim.dma "conv1" %{{.*}} -> %{{.*}} : memref<1x2x1x1xf32, "LB"> -> memref<1x2x1x1xf32, "IReg">
+// CHECK-NOT:      cim.simd
+// CHECK:              cim.barrier "conv1" 0
+// CHECK-NEXT:         cim.dma "conv1" %{{.*}} -> %{{.*}} : memref<1x2x1x1xf32, "LB"> -> memref<1x2x1x1xf32, "IReg">
 // CHECK-NEXT:         cim.simd "conv1" fill(0.0) ins() outs(%{{.*}}) : -> memref<1x2x1x1xf32, "OReg">
 // CHECK-NEXT:         cim.mvm "conv1" %{{.*}}, %[[MACRO]] -> %{{.*}} input_bits 4 bits_per_cycle 2 acc
 // CHECK:              cim.dma "conv1" %{{.*}} -> %{{.*}}[0, 0, %{{.*}}, %{{.*}}] [1, 2, 1, 1] : memref<1x2x1x1xf32, "OReg"> -> memref<1x2x2x2xf32, "LB">
+// CHECK:          cim.barrier "conv1" 3
 // CHECK:      cim.core "conv1" 1
 
 // WRONGARCH: miredo-opt: node 'conv1': error: the dataflow was solved for arch 'tiny' but the lowering targets 'small'

@@ -66,14 +66,16 @@ cim.program @p() arch "t" cores 2 shared [DRAM, GB] per_core [LB, IReg, Macro, O
 
 // -----
 
-// program: one global stream
+// program: one stream per controller queue
 cim.program @p() arch "t" cores 2 shared [DRAM, GB] per_core [LB, IReg, Macro, OReg] macro Macro {
   cim.global {
   }
-  cim.global {
+  cim.global queue 1 {
+  }
+  cim.global queue 1 {
   }
 }
-// CHECK: cim.program: a program has at most one cim.global stream
+// CHECK: cim.program: cim.global queue 1 has two streams
 
 // -----
 
