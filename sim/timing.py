@@ -23,10 +23,13 @@ levels have one instance, per-core levels one per core, each with the level's
 mode (one per core). With ``bw(l)`` a level's port width and ``width`` a
 buffer's storage bits per element:
 
-* ``cim.dma``: moves ``bits = n_src x width(src)`` (``n_src`` counted as
-  `miredo.sim.traffic` does: per dim the positions the tile covers, the union of
-  the ``shifts`` windows, at most the buffer's extent) in ``ceil(bits /
-  min(bw(src), bw(dst)))`` cycles, holding the port of the *outer* level of the
+* ``cim.dma``: moves ``n_src`` elements (counted as `miredo.sim.traffic` does:
+  per dim the positions the tile covers, the union of the ``shifts`` windows, at
+  most the buffer's extent) in ``max(ceil(n_src x width(outer) / min(bw(src),
+  bw(dst))), ceil(n_src x width(inner) / bw(inner)))`` cycles: the link carries
+  the outer level's width and the inner level's port streams its own (32-bit
+  partial sums read out of a core are rounded to 8-bit outputs on the way out,
+  at the local buffer's port rate). It holds the port of the *outer* level of the
   two (the one closer to the off-chip level: the shared side of a shared <->
   per-core transfer, the outer per-core level of the core for per-core <->
   per-core). A multicast (``cores [...]``, with or without ``shifts``) is one
@@ -627,11 +630,16 @@ class _Builder:
             if core is None and self.hier.is_per_core(outer):
                 port_core = (src_cores if outer == s_lvl else dst_cores)[0]
             res = (self.port(outer, port_core, si),)
+            o = 0 if outer == s_lvl else 1
+            cycles = max(
+                dur(nbits(o, n_src), min(self.bw(s_lvl), self.bw(d_lvl))),
+                dur(nbits(1 - o, n_src), self.bw(inner)),
+            )
             return _Template(
                 k,
                 _K_DMA,
                 unit(("dma", outer, inner), "dma"),
-                dur(read_bits, min(self.bw(s_lvl), self.bw(d_lvl))),
+                cycles,
                 res,
                 tuple(spec(0, c) for c in src_cores),
                 tuple(spec(1, c) for c in dst_cores),

@@ -19,6 +19,7 @@ stderr, moved aside and rebuilt, never fatal.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -44,13 +45,30 @@ def default_cache_path() -> Path:
     return Path(platformdirs.user_cache_dir("miredo")) / "solutions.sqlite"
 
 
+@functools.cache
 def _version() -> str:
+    """miredo's version plus a digest of its source files (``*.py``, ``*.yaml``),
+    so that a changed model, solver or lowering never reuses stale entries, even
+    in an editable install whose version string does not change."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
-        return version("miredo")
+        v = version("miredo")
     except PackageNotFoundError:  # running from a source tree
-        return "dev"
+        v = "dev"
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+
+    def add(directory: Path) -> None:
+        for path in sorted(directory.iterdir()):
+            if path.suffix in (".py", ".yaml") and path.is_file():
+                digest.update(str(path.relative_to(root)).encode())
+                digest.update(path.read_bytes())
+            elif path.is_dir() and (path / "__init__.py").exists():
+                add(path)  # a subpackage (tests and examples are not)
+
+    add(root)
+    return f"{v}+{digest.hexdigest()[:16]}"
 
 
 @dataclass(frozen=True)

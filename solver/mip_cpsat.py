@@ -655,12 +655,40 @@ class CpSatMiredo:
                 )
                 m.add(tau_r * bw >= rbits).only_enforce_if(par)
                 m.add(tau_r * bw <= rbits + bw - 1).only_enforce_if(par)
+                if self._child_port_may_bind(p, c):
+                    self._child_port_time(tau, el, p, c, bits, bw, par, ub_bits)
+                    continue
             else:
                 bits = self._product([el, self.prec[op]], ub_bits, f"lb_{op}_{c}_{p}")
             m.add(tau * bw >= bits).only_enforce_if(par)
             m.add(tau * bw <= bits + bw - 1).only_enforce_if(par)
         self.tau[op, c] = tau
         self.tau_r[op, c] = tau_r
+
+    def _child_port_may_bind(self, p: int, c: int) -> bool:
+        """Whether an O write-back c -> p can be slower on the child's port (its
+        partial sums are wider than the link's output width) than on the link."""
+        prec = self.arch.precision
+        bw_c = self.levels[self.lv["O"][c]].bw_bits_per_cycle
+        return prec.psum * self._link_bw("O", p, c) > prec.output * bw_c
+
+    def _child_port_time(self, tau, el, p: int, c: int, bits, bw: int, par, ub: int):
+        """τ = max(ceil(bits / bw), ceil(el × bits_c / bw_c)) when p is the parent:
+        the link carries the parent's width, the child's port streams its own."""
+        m = self.m
+        bw_c = self.levels[self.lv["O"][c]].bw_bits_per_cycle
+        cbits = self._bits_o(el, self.o_psum[c], f"wbc_{c}_{p}", ub)
+        link = self._int(0, ub, f"taul_{c}_{p}")
+        port = self._int(0, ub, f"tauc_{c}_{p}")
+        m.add(link * bw >= bits).only_enforce_if(par)
+        m.add(link * bw <= bits + bw - 1).only_enforce_if(par)
+        m.add(port * bw_c >= cbits).only_enforce_if(par)
+        m.add(port * bw_c <= cbits + bw_c - 1).only_enforce_if(par)
+        on_link = self._bool(f"taulb_{c}_{p}")
+        m.add(tau >= link).only_enforce_if(par)
+        m.add(tau >= port).only_enforce_if(par)
+        m.add(tau <= link).only_enforce_if([par, on_link])
+        m.add(tau <= port).only_enforce_if([par, ~on_link])
 
     def eq12_buffering(self) -> None:
         """Eq. (12): charge each transfer at its slot, single- or double-buffered, per port."""
