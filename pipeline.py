@@ -12,8 +12,6 @@ and the plots ``latency.png`` and ``energy.png`` used by the markdown report.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,9 +21,9 @@ from typing import Any
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp, StringAttr
 
-from miredo.errors import MiredoError
 from miredo.solver.hardware import Arch
 from miredo.solver.mip import Solution
+from miredo.tools.output import staged_directory
 
 
 @dataclass(frozen=True)
@@ -231,20 +229,7 @@ def write_outputs(
     from miredo.report import build_report, render_markdown, write_plots
     from miredo.tools.cim_emit import emit
 
-    out = Path(outdir)
-    try:
-        if out.exists() and not out.is_dir():
-            raise MiredoError("exists and is not a directory", str(out))
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        reason = (e.strerror or type(e).__name__).lower()
-        raise MiredoError(
-            f"cannot create the output directory: {reason}", str(out)
-        ) from e
-    if not os.access(out, os.W_OK):
-        raise MiredoError("output directory is not writable", str(out))
-    stage = Path(tempfile.mkdtemp(prefix=".miredo-", dir=out))
-    try:
+    with staged_directory(outdir, ".miredo-") as (stage, written):
         (stage / "nest.mlir").write_text(result.nest_text)
         (stage / "annotated.mlir").write_text(result.annotated_text)
         for name, text in result.outputs.items():
@@ -261,14 +246,7 @@ def write_outputs(
         (stage / "report.json").write_text(json.dumps(report, indent=2) + "\n")
         plots = write_plots(report, stage)
         (stage / "report.md").write_text(render_markdown(report, plots))
-        written: list[Path] = []
-        for item in sorted(stage.iterdir()):
-            target = out / item.name
-            os.replace(item, target)
-            written.append(target)
-        return written
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
+    return written
 
 
 def report_of(result: CompileResult) -> dict[str, Any]:

@@ -14,6 +14,9 @@ bytes:
   ``0.5 * x * (1 + erf(x / sqrt(2)))`` and residual adds.
 * :func:`resnet18` and :func:`mobilenetv2`: the standard ImageNet networks
   (224x224 input, 1000 classes), with random weights.
+* :func:`efficientnet_b0`: EfficientNet-B0's shape (MBConv blocks with depthwise
+  3x3/5x5 convs, squeeze-excite and Swish) and :func:`vgg`: VGG-16's convolution
+  stacks with a pooled classifier; both for the benchmark's model sweep.
 * Small single-purpose graphs used by the lit tests (:func:`lit_models`).
 
 ``python examples/models.py`` writes the shipped example files.
@@ -411,6 +414,145 @@ def mobilenetv2(
             ],
             ["logits"],
             name="classifier.1",
+            transB=1,
+        )
+    )
+    b.output("logits", (1, num_classes))
+    return b.model()
+
+
+def _swish(b: GraphBuilder, x: str, name: str) -> str:
+    """Swish / SiLU as ``x * Sigmoid(x)`` (two SIMD nests)."""
+    return b.node("Mul", [x, b.node("Sigmoid", [x], f"{name}.sigmoid")], name)
+
+
+def _squeeze_excite(b: GraphBuilder, x: str, c: int, c_se: int, name: str) -> str:
+    """Squeeze-excite: global average pool, 1x1 conv reduce + Swish, 1x1 conv
+    expand + Sigmoid, then ``x`` scaled per channel (a broadcast ``Mul``)."""
+    s = b.node("GlobalAveragePool", [x], f"{name}.pool")
+    s = _swish(b, b.conv(s, c, c_se, 1, f"{name}.reduce", bias=True), f"{name}.act")
+    s = b.conv(s, c_se, c, 1, f"{name}.expand", bias=True)
+    s = b.node("Sigmoid", [s], f"{name}.gate")
+    return b.node("Mul", [x, s], f"{name}.scale")
+
+
+def efficientnet_b0(
+    seed: int = 0, num_classes: int = 1000, size: int = 224
+) -> onnx.ModelProto:
+    """EfficientNet-B0 (width and depth 1.0) on a 1x3x224x224 input, random weights.
+
+    The torchvision layout: a 3x3 stride-2 stem, 16 MBConv blocks (1x1 expand,
+    depthwise 3x3 or 5x5, squeeze-excite with a quarter of the block's input
+    channels, 1x1 project, residual add when the shape is kept), a 1x1 head to
+    1280 channels, global average pool and the classifier. Every op is one the
+    frontend lowers: Swish is ``x * Sigmoid(x)``, squeeze-excite's channel scale a
+    broadcast ``Mul``; BatchNormalization folds into the convs; the classifier's
+    dropout and stochastic depth are inference no-ops and left out. ``size``
+    changes the input resolution (every layer keeps its channels)."""
+    b = GraphBuilder("efficientnet_b0", seed)
+    x = b.input("input", (1, 3, size, size))
+    y = _swish(
+        b, b.bn(b.conv(x, 3, 32, 3, "stem", stride=2), 32, "stem_bn"), "stem_act"
+    )
+    cin, idx = 32, 0
+    # (expand ratio, kernel, stride, output channels, repeats)
+    settings = (
+        (1, 3, 1, 16, 1),
+        (6, 3, 2, 24, 2),
+        (6, 5, 2, 40, 2),
+        (6, 3, 2, 80, 3),
+        (6, 5, 1, 112, 3),
+        (6, 5, 2, 192, 4),
+        (6, 3, 1, 320, 1),
+    )
+    for t, k, s, c, n in settings:
+        for i in range(n):
+            stride = s if i == 0 else 1
+            p = f"blocks.{idx}"
+            hidden = cin * t
+            z = y
+            if t != 1:
+                z = _swish(
+                    b,
+                    b.bn(b.conv(z, cin, hidden, 1, f"{p}.expand"), hidden, f"{p}.bn0"),
+                    f"{p}.act0",
+                )
+            z = b.conv(z, hidden, hidden, k, f"{p}.dw", stride=stride, group=hidden)
+            z = _swish(b, b.bn(z, hidden, f"{p}.bn1"), f"{p}.act1")
+            z = _squeeze_excite(b, z, hidden, max(1, cin // 4), f"{p}.se")
+            z = b.bn(b.conv(z, hidden, c, 1, f"{p}.project"), c, f"{p}.bn2")
+            if stride == 1 and cin == c:
+                z = b.node("Add", [y, z], f"{p}.add")
+            y, cin, idx = z, c, idx + 1
+    y = _swish(b, b.bn(b.conv(y, cin, 1280, 1, "head"), 1280, "head_bn"), "head_act")
+    y = b.node("GlobalAveragePool", [y], "avgpool")
+    y = b.node("Flatten", [y], "flatten", axis=1)
+    b.nodes.append(
+        helper.make_node(
+            "Gemm",
+            [
+                y,
+                b.weight("classifier.weight", (num_classes, 1280), 1280),
+                b.small("classifier.bias", (num_classes,)),
+            ],
+            ["logits"],
+            name="classifier",
+            transB=1,
+        )
+    )
+    b.output("logits", (1, num_classes))
+    return b.model()
+
+
+VGG16_STACKS: tuple[tuple[int, int], ...] = (
+    (64, 2),
+    (128, 2),
+    (256, 3),
+    (512, 3),
+    (512, 3),
+)
+"""VGG-16's convolution stacks: (channels, 3x3 convs), each followed by a 2x2 max
+pool."""
+
+
+def vgg(
+    seed: int = 0,
+    num_classes: int = 1000,
+    size: int = 224,
+    stacks: Sequence[tuple[int, int]] = VGG16_STACKS,
+    fc: int = 4096,
+) -> onnx.ModelProto:
+    """A VGG-style network on a 1x3x224x224 input, random weights.
+
+    ``stacks`` of 3x3 convs (with bias) + ReLU, each stack closed by a 2x2 stride-2
+    max pool (default: VGG-16's 13 convs), then a global average pool and three
+    fully connected layers (``last channels -> fc -> fc -> num_classes``, ReLU
+    between). Unlike torchvision's VGG-16, whose first FC reads the flattened
+    7x7x512 map (a 25088x4096 weight), the classifier reads the pooled 512
+    features: 38 M instead of 138 M weights, and any ``size`` >= 32 works."""
+    b = GraphBuilder("vgg", seed)
+    x = b.input("input", (1, 3, size, size))
+    y, cin = x, 3
+    for si, (c, n) in enumerate(stacks, start=1):
+        for i in range(1, n + 1):
+            p = f"conv{si}_{i}"
+            y = b.relu(b.conv(y, cin, c, 3, p, bias=True), f"{p}.relu")
+            cin = c
+        y = b.node("MaxPool", [y], f"pool{si}", kernel_shape=[2, 2], strides=[2, 2])
+    y = b.node("GlobalAveragePool", [y], "avgpool")
+    y = b.node("Flatten", [y], "flatten", axis=1)
+    y = b.relu(b.gemm(y, cin, fc, "fc1"), "fc1.relu")
+    y = b.relu(b.gemm(y, fc, fc, "fc2"), "fc2.relu")
+    b.nodes.append(
+        helper.make_node(
+            "Gemm",
+            [
+                y,
+                b.weight("fc3.weight", (num_classes, fc), fc),
+                b.small("fc3.bias", (num_classes,)),
+            ],
+            ["logits"],
+            name="fc3",
             transB=1,
         )
     )

@@ -1,7 +1,10 @@
 """Atomic output: a file is either fully written or not touched at all."""
 
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from io import StringIO
 from pathlib import Path
 
@@ -56,3 +59,35 @@ class DeferredOutput(StringIO):
     def commit(self) -> None:
         atomic_write_text(self.path, self.getvalue())
         super().close()
+
+
+@contextmanager
+def staged_directory(
+    outdir: str | os.PathLike[str], prefix: str
+) -> Iterator[tuple[Path, list[Path]]]:
+    """Write a directory's outputs all or nothing: yields a staging directory
+    inside ``outdir`` (created if needed) and a list that, on success, receives
+    the paths the staged files were moved to; the staging directory is removed
+    either way."""
+    out = Path(outdir)
+    try:
+        if out.exists() and not out.is_dir():
+            raise MiredoError("exists and is not a directory", str(out))
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        reason = (e.strerror or type(e).__name__).lower()
+        raise MiredoError(
+            f"cannot create the output directory: {reason}", str(out)
+        ) from e
+    if not os.access(out, os.W_OK):
+        raise MiredoError("output directory is not writable", str(out))
+    stage = Path(tempfile.mkdtemp(prefix=prefix, dir=out))
+    written: list[Path] = []
+    try:
+        yield stage, written
+        for item in sorted(stage.iterdir()):
+            target = out / item.name
+            os.replace(item, target)
+            written.append(target)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
