@@ -74,15 +74,21 @@ Buffering
     allows it; never W into the macro when ``weight_write_blocks_compute``) is the
     validator's job.
 
-Latency (Table III, collapsed)
-    ``Lat_n = t_mvm``; for i = n−1 … 0, with S_i = max over ports of the Σ of the
+Latency (Table III, collapsed and pipelined)
+    ``W_n = t_mvm``; for i = n−1 … 0, with S_i = max over ports of the Σ of the
     single-buffered charges triggered at slot i on that port, and D_i the same
-    for the double-buffered ones::
+    for the double-buffered ones, ``body_i = W_{i+1} + S_i`` and::
 
-        Lat_i = Lat_{i+1} + S_i + D_i + (f_i − 1) · max(Lat_{i+1} + S_i, D_i)
+        W_i = f_i · max(body_i, D_i)        Lat_0 = W_0 + Σ_i min(body_i, D_i)
 
-    (first iteration: all transfers exposed; then single-buffered transfers are
-    serial with the body, double-buffered ones overlap it.) Port busy time
+    Single-buffered transfers are serial with the body; a double-buffered one
+    overlaps it, and the prefetch of the next tile crosses loop boundaries (the
+    next tile of slot i is fetched during the last iteration of the current
+    execution of loop i, as the lowering's per-edge queues do), so every
+    iteration costs ``max(body_i, D_i)`` and the pipeline is filled once: the
+    very first tile is exposed (D_i) and the very last iteration only computes
+    (body_i), i.e. ``D_i + body_i − max(body_i, D_i) = min(body_i, D_i)`` once
+    per slot. (One level: ``D + (f − 1)·max(body, D) + body``.) Port busy time
     ``B_p = Σ_{triggered edges on p} (T·τ + (T − D)·τ_read)``; ``boot`` = Σ τ of the
     untriggered loads, ``tail`` = Σ τ of the untriggered write-backs::
 
@@ -368,11 +374,14 @@ def evaluate(layer: Layer, arch: Arch, mapping: Mapping) -> Cost:
     # latency recursion
     t_mvm = arch.t_mvm
     lat = t_mvm
+    fill = 0
     for i in range(n - 1, -1, -1):
         s = max(single[i].values(), default=0)
         dd = max(double[i].values(), default=0)
-        lat = lat + s + dd + (f[i] - 1) * max(lat + s, dd)
-    lat0 = lat
+        body = lat + s
+        lat = f[i] * max(body, dd)
+        fill += min(body, dd)
+    lat0 = lat + fill
     latency = boot + max(lat0, max(busy.values(), default=0)) + tail
 
     # compute energy

@@ -728,7 +728,8 @@ class CpSatMiredo:
                             target[i].setdefault(port, []).append(v)
 
     def table3_latency(self) -> None:
-        """Table III: Lat_i = Lat_{i+1} + S_i + D_i + (N_i − 1) · max(Lat_{i+1} + S_i, D_i).
+        """Table III, pipelined: W_i = N_i · max(W_{i+1} + S_i, D_i) and
+        Lat_0 = W_0 + Σ_i min(W_{i+1} + S_i, D_i) (see ``solver/evaluator.py``).
 
         S_i (D_i) is the slowest port's sum of single- (double-) buffered transfers
         triggered at slot i; all operands must arrive before an iteration starts
@@ -738,6 +739,7 @@ class CpSatMiredo:
         ub = self._ub_latency
         lat_next: object = self.t_mvm
         self.lat: list[object] = [0] * self.n
+        fills = []
         for i in reversed(self.slots):
             S = self._port_max(self.charge_s[i], f"S_{i}")
             D = self._port_max(self.charge_d[i], f"D_{i}")
@@ -745,15 +747,14 @@ class CpSatMiredo:
             m.add(body == lat_next + S)
             steady = self._int(0, ub, f"steady_{i}")
             m.add_max_equality(steady, [body, D])
-            fm1 = self._int(0, self.fmax - 1, f"fm1_{i}")
-            m.add(fm1 == self.f[i] - 1)
-            rest = self._int(0, ub, f"rest_{i}")
-            m.add_multiplication_equality(rest, [fm1, steady])
+            fills.append(body + D - steady)  # min(body, D): the pipeline's fill
             lat = self._int(0, ub, f"lat_{i}")
-            m.add(lat == body + D + rest)
+            m.add_multiplication_equality(lat, [self.f[i], steady])
             self.lat[i] = lat
             lat_next = lat
-        self.lat0 = lat_next
+        lat0 = self._int(0, ub, "lat0")
+        m.add(lat0 == lat_next + sum(fills))
+        self.lat0 = lat0
 
     def _port_max(self, by_port: dict[int, list], name: str):
         if not by_port:

@@ -913,36 +913,41 @@ class HighsMiredo:
         return v
 
     def table3_latency(self) -> None:
-        """Table III: Lat_i = Lat_{i+1} + S_i + D_i + (N_i − 1)·max(Lat_{i+1} + S_i, D_i).
+        """Table III, pipelined: W_i = N_i·max(W_{i+1} + S_i, D_i) and
+        Lat_0 = W_0 + Σ_i (W_{i+1} + S_i + D_i − max(...)) (``solver/evaluator.py``).
 
         The product is disaggregated over the factor values the slot may hold,
         with Z_{i,v} ≤ (cap / v)·y_{i,v}; empty slots pass latency through (eq. 13).
+        The fill term's −max is safe with a lower-bounded max: raising it raises
+        W_i by at least as much.
         """
         cap = self.cap
         lat_next: Lx = Lx(const=float(self.t_mvm))
         self.lat: list[Lx] = [Lx()] * self.n
+        fill = Lx()
         for i in reversed(self.slots):
             S = self._port_max(self._port_sums(self.cs, i), f"S_{i}")
             D = self._port_max(self._port_sums(self.cd, i), f"D_{i}")
             steady = self._cont(f"steady_{i}", ub=cap)
             self._ge(steady, lat_next + S)
             self._ge(steady, D)
+            fill = fill + lat_next + S + D - steady
             zs = []
-            rest = Lx()
+            total = Lx()
             for g in self.g_val:
                 v = g[0]
                 z = self._cont(f"zl_{i}_{v}", ub=cap / v)
                 self._le(z, (cap / v) * self.y_val[i][g])
                 zs.append(z)
-                rest.iadd(z, v - 1)
+                total.iadd(z, v)
             z0 = self._cont(f"zl_{i}_0", ub=cap)
             self._le(z0, cap * (1 - self.occ[i]))
             self._ge(lsum(zs) + z0, steady)
             lat = self._cont(f"lat_{i}", ub=cap)
-            self._ge(lat, lat_next + S + D + rest)
+            self._ge(lat, total + z0)
             self.lat[i] = lat
             lat_next = lat
-        self.lat0 = lat_next
+        self.lat0 = lat_next + fill
 
     def _chain(
         self, name: str, x: list[Lx], cap: float, groups: list, ys: list[dict]
