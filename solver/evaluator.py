@@ -118,7 +118,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from miredo.solver.hardware import Arch
+from miredo.solver.hardware import Arch, Level
 from miredo.solver.mapping import Mapping
 from miredo.solver.workload import DIMS, OPERANDS, Layer
 
@@ -221,6 +221,16 @@ def output_psum_at(layer: Layer, arch: Arch, mapping: Mapping, level: str) -> bo
         lp.factor > 1 and lp.dim in red and idx[lv] <= m
         for lp, lv in zip(mapping.temporal, mapping.level_of["O"], strict=True)
     )
+
+
+def psum_port_may_bind(arch: Arch, parent: Level, child: Level) -> bool:
+    """Whether the second term of τ can exceed the first for an O write-back
+    ``child -> parent``: partial sums streamed by the child's port at psum width
+    are slower than the link at output width. (For I and W, and whenever this is
+    false, τ is the link term alone; the MIP backends add the child-port term
+    only where it may bind.)"""
+    link = min(parent.bw_bits_per_cycle, child.bw_bits_per_cycle)
+    return arch.precision.psum * link > arch.precision.output * child.bw_bits_per_cycle
 
 
 def used_levels(arch: Arch, mapping: Mapping, operand: str) -> list[str]:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
+from miredo.solver.evaluator import psum_port_may_bind
 from miredo.solver.factor_space import (
     Factor,
     ModelStats,
@@ -655,7 +656,9 @@ class CpSatMiredo:
                 )
                 m.add(tau_r * bw >= rbits).only_enforce_if(par)
                 m.add(tau_r * bw <= rbits + bw - 1).only_enforce_if(par)
-                if self._child_port_may_bind(p, c):
+                if psum_port_may_bind(
+                    self.arch, self.levels[self.lv[op][p]], self.levels[self.lv[op][c]]
+                ):
                     self._child_port_time(tau, el, p, c, bits, bw, par, ub_bits)
                     continue
             else:
@@ -664,13 +667,6 @@ class CpSatMiredo:
             m.add(tau * bw <= bits + bw - 1).only_enforce_if(par)
         self.tau[op, c] = tau
         self.tau_r[op, c] = tau_r
-
-    def _child_port_may_bind(self, p: int, c: int) -> bool:
-        """Whether an O write-back c -> p can be slower on the child's port (its
-        partial sums are wider than the link's output width) than on the link."""
-        prec = self.arch.precision
-        bw_c = self.levels[self.lv["O"][c]].bw_bits_per_cycle
-        return prec.psum * self._link_bw("O", p, c) > prec.output * bw_c
 
     def _child_port_time(self, tau, el, p: int, c: int, bits, bw: int, par, ub: int):
         """τ = max(ceil(bits / bw), ceil(el × bits_c / bw_c)) when p is the parent:

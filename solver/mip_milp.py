@@ -78,6 +78,7 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 
+from miredo.solver.evaluator import psum_port_may_bind
 from miredo.solver.factor_space import (
     Factor,
     ModelStats,
@@ -797,14 +798,6 @@ class HighsMiredo:
         lc = self.levels[self.lv[op][c]]
         return (not lp.per_core) or (not lc.per_core)
 
-    def _child_port_may_bind(self, p: int, c: int) -> bool:
-        """Whether an O write-back c -> p can be slower on the child's port (its
-        partial sums are wider than the link's output width) than on the link."""
-        prec = self.arch.precision
-        lp, lc = self.levels[self.lv["O"][p]], self.levels[self.lv["O"][c]]
-        bw = min(lp.bw_bits_per_cycle, lc.bw_bits_per_cycle)
-        return prec.psum * bw > prec.output * lc.bw_bits_per_cycle
-
     def eq10_11_transfers(self) -> None:
         """Eqs. (10)-(11): transfer slot and time of every edge (parent p → child c).
 
@@ -838,11 +831,12 @@ class HighsMiredo:
                 for p, par in self._parents(op, c):
                     union = self._port_union(op, p, c)
                     bits, bmax = self._bits_var(op, c, union, p)
-                    bw_c = self.levels[self.lv[op][c]].bw_bits_per_cycle
-                    bw = min(self.levels[self.lv[op][p]].bw_bits_per_cycle, bw_c)
+                    lp, lc = self.levels[self.lv[op][p]], self.levels[self.lv[op][c]]
+                    bw_c = lc.bw_bits_per_cycle
+                    bw = min(lp.bw_bits_per_cycle, bw_c)
                     tmax = math.ceil(bmax / bw)
                     # the child's port streams its own width (wider partial sums)
-                    child = op == "O" and self._child_port_may_bind(p, c)
+                    child = op == "O" and psum_port_may_bind(self.arch, lp, lc)
                     if child:
                         cbits, cmax = self._bits_var(op, c, union, c)
                         tmax = max(tmax, math.ceil(cmax / bw_c))
