@@ -303,13 +303,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         from miredo.tools.output import atomic_write_text
 
         if not (args.check or args.timing):
-            raise MiredoError(
-                "nothing to do; pass --check and/or --timing", "miredo-sim"
-            )
+            raise MiredoError("nothing to do; pass --check and/or --timing")
         for opt in ("window", "burst"):
             v = getattr(args, opt)
             if v is not None and v < 1:
-                raise MiredoError(f"--{opt} must be >= 1, got {v}", "miredo-sim")
+                raise MiredoError(f"must be >= 1, got {v}", f"--{opt}")
         outdir = Path(args.outdir)
         module, report, model = load_compiled(outdir)
         bad = 0
