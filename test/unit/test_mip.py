@@ -120,3 +120,30 @@ def test_solve_layer_never_worse_than_baselines(objective: str) -> None:
     heur = solve_layer(layer, SMALL, objective=objective, mapper="heuristic")
     assert miredo.cost.objective(objective) <= heur.cost.objective(objective)
     assert miredo.variables > 0 and miredo.constraints > 0
+
+
+def test_miredo_starts_from_the_weight_stationary_incumbent(monkeypatch) -> None:
+    """miredo first solves the WS subspace for ``WS_STAGE`` of its budget and
+    starts the full model from the better of that incumbent and the heuristic."""
+    import miredo.solver.backend_cpsat as backend
+    from miredo.solver.mip import WS_STAGE
+
+    calls: list[tuple[bool, float, object, object]] = []
+
+    def recording(*args, **kw):
+        res = solve_cpsat(*args, **kw)
+        calls.append((kw["ws"], kw["time_limit"], kw["hint"], res.mapping))
+        return res
+
+    monkeypatch.setattr(backend, "solve_cpsat", recording)
+    layer, budget = Layer.conv("pw", k=16, c=16, in_hw=(7, 7)), 1.0
+    miredo = solve_layer(layer, SMALL, time_limit=budget, deterministic=True)
+    (ws, t_ws, _, ws_map), (full, t_full, hint, _) = calls
+    assert ws and not full
+    assert t_ws == pytest.approx(budget * WS_STAGE)
+    assert t_full == pytest.approx(budget * (1 - WS_STAGE))
+    h_cost = heuristic_mapping(layer, SMALL, "edp")[1]
+    ws_edp = evaluate(layer, SMALL, ws_map).edp if ws_map else float("inf")
+    assert ws_edp < h_cost.edp  # this layer's WS stage beats the heuristic
+    assert hint == ws_map
+    assert miredo.cost.edp <= min(ws_edp, h_cost.edp)

@@ -1,0 +1,88 @@
+"""Per-spatial-unrolling lower bounds against every mapping of tiny layers."""
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+from miredo.solver.evaluator import evaluate
+from miredo.solver.hardware import load_arch
+from miredo.solver.heuristic import heuristic_mapping
+from miredo.solver.spatial_bounds import bound_for, layer_bound, spatial_bounds
+from miredo.solver.workload import DIMS, Layer
+
+sys.path.insert(0, str(Path(__file__).parent))
+from enumerate_mappings import enumerate_all
+
+TINY = load_arch("tiny")
+TABLE4 = load_arch("table4")
+
+CASES = [
+    (Layer.conv("c2r3", k=1, c=2, in_hw=(3, 1), r=3, s=1), {}),
+    (Layer("p3k2", {"P": 3, "K": 2}), {}),
+    (Layer.conv("p2r3s2", k=1, c=1, in_hw=(5, 1), r=3, s=1, stride=2), {}),
+    (Layer("k2c3", {"K": 2, "C": 3}), {}),
+    (Layer("q3c2", {"Q": 3, "C": 2}), {}),
+    (Layer("p3", {"P": 3}), {"allow_bypass": True, "allow_double_buffer": True}),
+]
+
+
+def _spatial_of(mapping) -> tuple[dict[str, dict[str, int]], dict[str, list[int]]]:
+    spatial = {
+        ax.name: {d: mapping.spatial_factor(ax.name, d) for d in DIMS}
+        for ax in TINY.spatial
+    }
+    spatial = {
+        ax: {d: v for d, v in dims.items() if v > 1} for ax, dims in spatial.items()
+    }
+    temporal: dict[str, list[int]] = {d: [] for d in DIMS}
+    for lp in mapping.temporal:
+        if lp.factor > 1:
+            temporal[lp.dim].append(lp.factor)
+    return spatial, temporal
+
+
+@pytest.mark.parametrize(
+    ("layer", "space"), CASES, ids=lambda c: getattr(c, "name", "")
+)
+def test_bound_never_exceeds_a_mapping_with_that_unrolling(layer: Layer, space) -> None:
+    kwargs = {"allow_bypass": False, "allow_double_buffer": False, **space}
+    n = 0
+    for mapping in enumerate_all(layer, TINY, **kwargs):
+        cost = evaluate(layer, TINY, mapping)
+        b = bound_for(layer, TINY, *_spatial_of(mapping))
+        assert b.latency <= cost.latency, (str(mapping), b.latency, cost.latency)
+        assert b.energy <= cost.energy * (1 + 1e-9), (str(mapping), b.energy)
+        n += 1
+    assert n > 0
+
+
+@pytest.mark.parametrize("objective", ["latency", "energy", "edp"])
+def test_layer_bound_is_below_the_optimum(objective: str) -> None:
+    layer = CASES[0][0]
+    best = min(
+        evaluate(layer, TINY, m).objective(objective)
+        for m in enumerate_all(
+            layer, TINY, allow_bypass=False, allow_double_buffer=False
+        )
+    )
+    assert layer_bound(layer, TINY, objective) <= best
+
+
+def test_unrollings_of_a_resnet_layer_respect_the_axes() -> None:
+    layer = Layer.conv("c", k=64, c=64, in_hw=(56, 56), r=3, s=3, padding=1)
+    bounds = spatial_bounds(layer, TABLE4)
+    assert len({str(b.spatial) for b in bounds}) == len(bounds) > 100
+    for b in bounds:
+        for ax in TABLE4.spatial:
+            dims = b.spatial[ax.name]
+            assert set(dims) <= set(ax.dims)
+            assert math.prod(dims.values()) <= ax.size
+    # the register-reload bound lifts 3x3 convs above the physical bound
+    from miredo.solver.bounds import energy_bound, physical_bound
+
+    phys = float(physical_bound(layer, TABLE4)) * energy_bound(layer, TABLE4)
+    lb = layer_bound(layer, TABLE4, "edp")
+    assert lb > 1.5 * phys
+    assert lb <= heuristic_mapping(layer, TABLE4, "edp")[1].edp
