@@ -59,7 +59,8 @@ Program structure
   ``cim.core <id>`` per core. The controller has independent queues, ``cim.global``
   (queue 0) and ``cim.global queue <q>``, at most one stream per queue: the
   lowering gives each transfer edge its own queue, so that a prefetch into one
-  ping-pong half is not held up behind the write-backs of another operand. Streams run concurrently; each is a sequence of
+  ping-pong half is not held up behind the write-backs of another operand, and
+  a ``priority`` for the ports the queues share. Streams run concurrently; each is a sequence of
   instructions, with ``scf.for`` loops (constant bounds), ``scf.if`` on an
   ``arith.cmpi`` of index values, and index arithmetic (``arith.constant``,
   ``arith`` integer ops, ``affine.apply``), or unrolled.
@@ -77,7 +78,9 @@ buffer, and the macro's mode switch: ``cim.load_weights`` and ``cim.mvm`` on the
 macro never overlap when the hardware's weight writes block compute. Double
 buffering is therefore expressed by allocating ``halves 2`` and alternating
 ``cim.select_half %buf, %i`` between iterations: the DMA into one half has no
-dependence on the MVMs that read the other.
+dependence on the MVMs that read the other. Likewise a ``cim.barrier ... on
+%buf`` orders only the accesses to the buffers it names, so a timing model may
+let a stream run past it up to its next access of one of them.
 
 Tiles
 =====
@@ -163,8 +166,9 @@ streams follow the program body (normally ``global``, then ``core0``, ``core1``,
   (``kernel``, ``stride``, ``dilation``, ``pad``, ``count_include_pad=0|1``),
   ``REDUCE.<kind>`` (``axes``), ``SOFTMAX`` (``axis``), ``LAYERNORM`` (``axis``,
   ``epsilon``), ``REQUANT`` (``scale``, ``zero_point``), ``SEND`` and ``RECV``
-  (``peer``, ``tag``), ``BARRIER`` (``id``). Lists are comma-separated, floats
-  print as Python's ``repr``.
+  (``peer``, ``tag``), ``BARRIER`` (``id``; the buffers a barrier protects are
+  not encoded, so a consumer of the encoding runs it as a full barrier, which is
+  always correct). Lists are comma-separated, floats print as Python's ``repr``.
 * json: a list with one object per program, ``{"program", "arch", "cores",
   "levels": {"shared", "per_core", "macro"}, "buffers": [{"id", "space", "shape",
   "dtype", "halves", "bits"}], "streams": {"global": [...], "core0": [...], ...}}``
@@ -1147,13 +1151,17 @@ class GlobalOp(StreamOp):
     """A queue of the shared controller: off-chip and global-buffer DMAs,
     multicasts to the cores, the shared SIMD unit and barriers. Queues are
     independent streams (each with its own DMA engines and SIMD issue); they
-    share the memory ports.
+    share the memory ports. A queue's ``priority`` (default 0) ranks its
+    requests for a port that several streams use: when the port frees up, the
+    highest-priority request present is served first (equal priorities: the
+    earliest), as the channel priorities of a DMA controller do. It changes
+    timing only.
 
     ```
     cim.global {
       cim.dma %x[0, 0] [1, 16] -> %lb cores [0, 1] : ...
     }
-    cim.global queue 1 {
+    cim.global queue 1 priority 2 {
       cim.dma %lb -> %y[0, 0] [1, 8] cores [0] : ...
     }
     ```
@@ -1163,12 +1171,15 @@ class GlobalOp(StreamOp):
 
     queue = opt_prop_def(IntegerAttr[I64])
     """The controller queue (absent: 0)."""
+    priority = opt_prop_def(IntegerAttr[I64])
+    """Port arbitration priority of the queue, higher first (absent: 0)."""
 
     def __init__(
         self,
         body: Sequence[Operation] | Block | Region = (),
         *,
         queue: int = 0,
+        priority: int = 0,
         node: str | None = None,
         attributes: Mapping[str, Attribute] | None = None,
     ):
@@ -1176,6 +1187,7 @@ class GlobalOp(StreamOp):
             properties={
                 "node": None if node is None else StringAttr(node),
                 "queue": IntegerAttr(queue, i64) if queue else None,
+                "priority": IntegerAttr(priority, i64) if priority else None,
             },
             regions=[self._body(body)],
             attributes=attributes,
@@ -1185,15 +1197,23 @@ class GlobalOp(StreamOp):
     def queue_id(self) -> int:
         return 0 if self.queue is None else _int(self.queue)
 
+    @property
+    def priority_level(self) -> int:
+        return 0 if self.priority is None else _int(self.priority)
+
     def verify_(self) -> None:
         self._check_parent()
         if self.queue_id < 0:
             self._fail(f"queue must be >= 0, got {self.queue_id}")
+        if self.priority_level < 0:
+            self._fail(f"priority must be >= 0, got {self.priority_level}")
 
     def print(self, printer: Printer) -> None:
         _print_node(printer, self)
         if self.queue_id:
             printer.print_string(f" queue {self.queue_id}")
+        if self.priority_level:
+            printer.print_string(f" priority {self.priority_level}")
         printer.print_op_attributes(self.attributes, print_keyword=True)
         printer.print_string(" ")
         printer.print_region(self.body, print_empty_block=False)
@@ -1202,10 +1222,12 @@ class GlobalOp(StreamOp):
     def parse(cls, parser: Parser) -> GlobalOp:
         props: dict[str, Attribute] = {}
         _parse_node(parser, props)
-        if parser.parse_optional_keyword("queue") is not None:
-            props["queue"] = IntegerAttr(
-                parser.parse_integer(allow_boolean=False, allow_negative=False), i64
-            )
+        for key in ("queue", "priority"):
+            if parser.parse_optional_keyword(key) is not None:
+                props[key] = IntegerAttr(
+                    parser.parse_integer(allow_boolean=False, allow_negative=False),
+                    i64,
+                )
         attrs = parser.parse_optional_attr_dict_with_keyword()
         return cls.create(
             properties=props,
@@ -2993,41 +3015,94 @@ class BarrierOp(CimOp):
 
     The ``k``-th arrival of one stream matches the ``k``-th arrival of the others.
 
+    The optional ``on`` list names the buffers the barrier *protects*: the
+    program arguments or ``cim.alloc`` results (both halves of a ping-pong
+    buffer) whose hand-over between the participating streams it orders. Without
+    it the barrier orders everything: functionally the two are the same (every
+    stream executes in program order and waits at the barrier), but a timing model
+    may let a stream run on past a barrier with buffers up to its first access of
+    one of them (see ``miredo.sim.timing``): a core computes the next tile while
+    the controller still writes the last one back. Every buffer that the
+    participants hand over (one writes, another accesses it) must be named.
+
     ```
-    cim.barrier 0
+    cim.barrier "conv1" 0
+    cim.barrier "conv1" 3 on %lb_o : !cim.pingpong<memref<16xi8, "LB">>
     ```
     """
 
     name = "cim.barrier"
 
+    buffers = var_operand_def(MemRefType | PingPongType)
+    """The protected buffers (empty: the barrier orders every instruction)."""
+
     id = prop_def(IntegerAttr[I64])
     """The barrier id; its participants are the streams that contain it."""
 
-    def __init__(self, id: int, *, node: str | None = None):
+    def __init__(
+        self,
+        id: int,
+        buffers: Sequence[SSAValue | Operation] = (),
+        *,
+        node: str | None = None,
+    ):
         super().__init__(
+            operands=[list(buffers)],
             properties={
                 "id": IntegerAttr(id, i64),
                 "node": None if node is None else StringAttr(node),
-            }
+            },
         )
 
     def verify_(self) -> None:
         self._in_stream()
         if _int(self.id) < 0:
             self._fail(f"barrier id must be >= 0, got {_int(self.id)}")
+        program = self.program()
+        assert program is not None
+        seen: set[SSAValue] = set()
+        for v in self.buffers:
+            owner = v.owner
+            is_arg = isinstance(owner, Block) and owner is program.body.block
+            if not (is_arg or isinstance(owner, AllocOp)):
+                self._fail(
+                    "a protected buffer must be a program argument or a cim.alloc "
+                    "result"
+                )
+            if v in seen:
+                self._fail("a protected buffer is named twice")
+            seen.add(v)
 
     def print(self, printer: Printer) -> None:
         _print_node(printer, self)
         printer.print_string(f" {_int(self.id)}")
+        if self.buffers:
+            printer.print_string(" on ")
+            printer.print_list(self.buffers, printer.print_operand)
         printer.print_op_attributes(self.attributes)
+        if self.buffers:
+            printer.print_string(" : ")
+            printer.print_list((v.type for v in self.buffers), printer.print_attribute)
 
     @classmethod
     def parse(cls, parser: Parser) -> BarrierOp:
         props: dict[str, Attribute] = {}
         _parse_node(parser, props)
         props["id"] = IntegerAttr(parser.parse_integer(allow_boolean=False), i64)
+        names: list[UnresolvedOperand] = []
+        if parser.parse_optional_keyword("on") is not None:
+            names = parser.parse_comma_separated_list(
+                parser.Delimiter.NONE, parser.parse_unresolved_operand
+            )
         attrs = parser.parse_optional_attr_dict()
-        return cls.create(properties=props, attributes=attrs)
+        operands: list[SSAValue] = []
+        if names:
+            parser.parse_punctuation(":")
+            types = _parse_types(parser, len(names), "cim.barrier buffers")
+            operands = [
+                parser.resolve_operand(n, t) for n, t in zip(names, types, strict=True)
+            ]
+        return cls.create(operands=operands, properties=props, attributes=attrs)
 
 
 @irdl_op_definition

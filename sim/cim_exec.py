@@ -13,7 +13,9 @@ robin, until all have finished:
 
 * ``cim.barrier <id>``: the participants are the streams that contain a barrier
   with that id anywhere; a stream's ``k``-th arrival waits until every participant
-  has arrived ``k`` times.
+  has arrived ``k`` times. The buffers a barrier names (``on %b``) do not matter
+  here: every barrier is a full one, the strictest order the timing simulator's
+  per-buffer barriers allow, so the results are the same.
 * ``cim.send`` never blocks: the tile is copied into an unbounded FIFO per
   (sender, receiver, tag). ``cim.recv`` blocks until that FIFO is not empty.
 * When no stream can make progress, `MiredoError` names the program and every stuck

@@ -558,6 +558,7 @@ class _Compiler:
         self.op_buffers.append(())
         opname = self.constant(op, "OP")
         if isinstance(op, BarrierOp):
+            self.op_buffers[k] = tuple(self.buffer(op, v)[0] for v in op.buffers)
             instr = Instr(op, self.name, ())
             out.append(_Emit(k, self.constant(instr, "I")))
             return
@@ -735,7 +736,8 @@ class StreamTrace:
     ops: list[Operation]
     """The instruction ops in static program order; ``Instr.op`` is one of them."""
     op_buffers: list[tuple[str, ...]]
-    """Per op of `ops`: the buffer id of each tile (halves are not static)."""
+    """Per op of `ops`: the buffer id of each tile (halves are not static); for a
+    ``cim.barrier``, of each buffer it protects."""
     source: str
     """The generated Python source of the walk (for debugging)."""
     count_source: str

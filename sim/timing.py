@@ -83,11 +83,26 @@ writes (WAW), and after the end of every reader, since that last write, of the
 buffers it writes (WAR). Streams share no dependence tracking: they synchronise
 only through barriers and messages, as in the functional simulator.
 
-A ``cim.barrier`` takes an issue slot. A stream *arrives* at it once every
-earlier instruction has completed (``max(issue, retire)``); the barrier is
-released at the latest arrival of its participants (the streams containing that
-id; the ``k``-th arrivals match), and the stream's next instruction issues at
-the release cycle at the earliest.
+A ``cim.barrier`` takes an issue slot. The ``k``-th arrivals of its
+participants (the streams containing that id) match, and the ``k``-th *phase*
+of the barrier is released at the latest of them. Without buffers, a stream
+*arrives* at it once every earlier instruction has completed (``max(issue,
+retire)``) and its next instruction issues at the release cycle at the earliest.
+A barrier that names the buffers it protects (``cim.barrier <id> on %b...``)
+orders only the accesses to those buffers (every core instance of a per-core
+buffer in a ``cim.global`` stream, the core's own in a core, both halves): the
+stream arrives once its earlier instructions that access them have completed
+(``max(issue, end of the last one)``) and does not stop there; each later
+instruction that accesses one of them is ready no earlier than the release of
+every such phase the stream has arrived at (a dependence like RAW). So a core
+hands a finished output tile over and goes on prefetching and computing the
+next one, and waits only where it next writes that buffer (a split arrive and
+wait, as a hardware barrier with per-buffer scope or a semaphore per buffer
+would do). This is sound only if the barrier names every buffer that two of its
+participants access, one of them writing: the simulator checks that and raises
+`MiredoError` otherwise. (The functional simulator runs every barrier as a full
+one: a stricter order, with the same results.) Every participant must arrive
+equally often.
 
 Arbitration: instructions are scheduled one at a time; each takes the earliest
 start its resources allow given the reservations of the instructions scheduled
@@ -109,6 +124,12 @@ the short write-backs of another share the port's bandwidth instead of one
 holding it for the whole transfer (as a DMA controller's channels do). The
 instruction runs from its first burst's start to its last burst's end; the gaps
 between bursts count as ``port`` stalls and not as busy time.
+Queue priorities (``cim.global ... priority``, 0 for the cores) refine the order:
+the requests for the port of the earliest request that are ready by the time that
+port next frees up compete, and the highest priority among them goes first (then
+the earliest, then stream order), as a DMA controller's channel priorities do.
+So at every burst boundary a queue's per-iteration transfers take the port back
+from a lower-priority long prefetch, which gets the cycles they leave.
 This is a list scheduler, not a cycle-by-cycle one: it processes each
 instruction (each burst) once, which keeps it fast (10^5 - 10^6 instructions per
 second).
@@ -120,11 +141,13 @@ For an instruction, ``stall = start - max(issue, end of the previous
 instruction on its unit)``: the cycles its unit sat idle although the instruction
 was issued. It is split into the part up to the ready cycle, charged to the
 dependence that was satisfied last (``raw`` operand wait; ``war`` buffer reuse,
-WAR or WAW; ``recv`` waiting for a message; ties in this order), and the part
+WAR or WAW; ``recv`` waiting for a message; ``barrier`` the release of a barrier
+that protects one of its buffers; ties in this order), and the part
 from ready to start, charged to ``port`` (a busy port) or ``mode_switch`` (the
 macro in the other mode). With ``weight_write_blocks_compute``, an MVM's wait
 for the load that wrote its weights is charged to ``mode_switch`` rather than
-``raw``. ``barrier`` is, per stream, release minus arrival at each barrier.
+``raw``. ``barrier`` is also, per stream, release minus arrival at each barrier
+without buffers.
 Time a unit is idle because nothing was issued to it is not a stall.
 
 Report
@@ -157,6 +180,7 @@ from xdsl.ir import Operation
 from miredo.dialects.cim import (
     BarrierOp,
     DmaOp,
+    GlobalOp,
     Hierarchy,
     LayerNormOp,
     LoadWeightsOp,
@@ -251,7 +275,8 @@ class Scheduled(NamedTuple):
     start: int
     """For a barrier: the cycle the stream arrived."""
     end: int
-    """For a barrier: the cycle it opened."""
+    """For a barrier: the cycle it opened (for one with buffers, which does not
+    hold the stream: the arrival)."""
     unit: str
     """The unit kind (`UNIT_KINDS`, or ``barrier``)."""
 
@@ -477,6 +502,8 @@ class _Template:
     """``(level, reads, writes)`` of one execution."""
     lane_ops: int = 0
     shared: bool = False
+    scope: tuple[int, ...] = ()
+    """A barrier with buffers: the slots (every half) of the buffers it protects."""
 
     def packed(self) -> tuple[Any, ...]:
         static = all(ti < 0 for _, ti in self.reads + self.writes)
@@ -493,6 +520,7 @@ class _Template:
             self.weight_read,
             self.msg,
             self.barrier,
+            self.scope,
         )
 
 
@@ -543,22 +571,21 @@ class _Builder:
 
     def stream(
         self, si: int, stream: StreamTrace
-    ) -> tuple[list[_Template], list[str], int]:
+    ) -> tuple[list[_Template], list[str], list[tuple[str, int | None]]]:
         """The templates (in `StreamTrace.ops` order), the kind of each unit and the
-        number of buffer slots of one stream."""
+        buffer instance (id, core or ``None``) of each buffer slot of one stream."""
         core = stream.core
         slots: dict[tuple[str, int | None], int] = {}
-        nslots = 0
+        keys: list[tuple[str, int | None]] = []
         units: dict[tuple[Any, ...], int] = {}
         unit_kinds: list[str] = []
 
         def slot(buf: Buffer, c: int | None) -> int:
-            nonlocal nslots
             key = (buf.id, c if buf.per_core else None)
             s = slots.get(key)
             if s is None:
-                s = slots[key] = nslots
-                nslots += buf.halves
+                s = slots[key] = len(keys)
+                keys.extend([key] * buf.halves)
             return s
 
         def unit(key: tuple[Any, ...], kind: str) -> int:
@@ -572,7 +599,7 @@ class _Builder:
             self.template(si, k, op, stream, core, slot, unit)
             for k, op in enumerate(stream.ops)
         ]
-        return templates, unit_kinds, nslots
+        return templates, unit_kinds, keys
 
     def template(
         self,
@@ -587,8 +614,27 @@ class _Builder:
         buffers = self.trace.buffers
         lvl_index = self.arch.level_index
         if isinstance(op, BarrierOp):
+            scope: list[int] = []
+            for b in stream.op_buffers[k]:
+                buf = buffers[b]
+                every = core is None and buf.per_core
+                for c in range(self.hier.cores) if every else [core]:
+                    base = slot(buf, c)
+                    scope.extend(range(base, base + buf.halves))
             return _Template(
-                k, _K_BARRIER, -1, 0, (), (), (), None, None, op.id.value.data, (), ()
+                k,
+                _K_BARRIER,
+                -1,
+                0,
+                (),
+                (),
+                (),
+                None,
+                None,
+                op.id.value.data,
+                (),
+                (),
+                scope=tuple(scope),
             )
         tiles = op.tiles()  # pyright: ignore[reportAttributeAccessIssue]
         bufs = [buffers[b] for b in stream.op_buffers[k]]
@@ -755,7 +801,8 @@ class _Stream:
     templates: list[_Template]
     by_id: dict[int, tuple[Any, ...]]
     unit_kinds: list[str]
-    nslots: int
+    slot_keys: list[tuple[str, int | None]]
+    """The buffer instance (id, core or ``None``) of each buffer slot."""
     issue: int = -1
     finish: int = 0
     instructions: int = 0
@@ -768,6 +815,14 @@ class _Stream:
     wait: str = ""
     barrier: int = -1
     """The barrier the stream waits at (-1: none)."""
+    phase: int = -1
+    """The phase of `barrier` it waits for."""
+    priority: int = 0
+    """Arbitration priority of its shared-port requests (higher first)."""
+
+    @property
+    def nslots(self) -> int:
+        return len(self.slot_keys)
 
 
 class _Simulator:
@@ -798,7 +853,7 @@ class _Simulator:
         order = sorted(self.trace.streams, key=lambda s: s.core is not None)
         self.streams: list[_Stream] = []
         for si, st in enumerate(order):
-            templates, kinds, nslots = builder.stream(si, st)
+            templates, kinds, keys = builder.stream(si, st)
             self.streams.append(
                 _Stream(
                     si,
@@ -806,7 +861,7 @@ class _Simulator:
                     templates,
                     {},
                     kinds,
-                    nslots,
+                    keys,
                     counts=[0] * len(templates),
                     busy=[0] * len(kinds),
                 )
@@ -818,11 +873,29 @@ class _Simulator:
                 tp.shared = any(r.shared for r in tp.res)
                 s.by_id[id(s.trace.ops[tp.index])] = tp.packed()
         self.timelines = builder.timelines
+        for s in self.streams:
+            if isinstance(s.trace.stream, GlobalOp):
+                s.priority = s.trace.stream.priority_level
+        self.prioritised = len({s.priority for s in self.streams}) > 1
         self.participants: dict[int, list[int]] = {}
         for s in self.streams:
             for b in s.trace.barrier_ids:
                 self.participants.setdefault(b, []).append(s.index)
-        self.arrived: dict[int, dict[int, int]] = {b: {} for b in self.participants}
+        self._check_scopes()
+        self.arrived: dict[int, dict[int, deque[int]]] = {
+            b: {si: deque() for si in members}
+            for b, members in self.participants.items()
+        }
+        """Per barrier and participant: its arrival cycles at the phases that are
+        not released yet."""
+        self.arrivals: dict[tuple[int, int], int] = {}
+        """(barrier, stream) -> number of arrivals so far."""
+        self.releases: dict[int, list[int]] = {b: [] for b in self.participants}
+        """Per barrier: the release cycle of each phase so far."""
+        self.waiters: dict[tuple[int, int], list[int]] = {}
+        """(barrier, phase) -> the streams waiting for its release."""
+        self.send: list[int | None] = [None] * len(self.streams)
+        """The value each stream's generator is resumed with."""
         self.fifos: dict[tuple[int, int, int], deque[int]] = {}
         self.recv_wait: dict[tuple[int, int, int], int] = {}
         self.runnable: deque[int] = deque()
@@ -841,6 +914,12 @@ class _Simulator:
         unit_free = [0] * len(s.unit_kinds)
         w_end = [0] * s.nslots
         r_end = [0] * s.nslots
+        # barriers with buffers: per slot, the phases arrived at and not yet
+        # resolved (barrier -> phase), and the latest release resolved
+        pend: list[dict[int, int] | None] = [None] * s.nslots
+        b_end = [0] * s.nslots
+        npend = 0
+        scoped = any(tp.scope for tp in s.templates)
         window = self.window
         burst = self.burst
         ring = [0] * window
@@ -866,6 +945,7 @@ class _Simulator:
                 wspec,
                 msg,
                 bid,
+                scope,
             ) = by_id[id(ins.op)]
             counts[idx] += 1
             n += 1
@@ -874,9 +954,43 @@ class _Simulator:
             if r > issue:
                 issue = r
             s.issue = issue
+            if kind == _K_BARRIER and scope:
+                # arrive once the earlier accesses of its buffers are done; wait
+                # only at the next access of one of them
+                arrival = issue
+                for sl in scope:
+                    x = w_end[sl]
+                    if x > arrival:
+                        arrival = x
+                    x = r_end[sl]
+                    if x > arrival:
+                        arrival = x
+                phase = self._arrive(s.index, bid, arrival)
+                for sl in scope:
+                    p = pend[sl]
+                    if p is None:
+                        pend[sl] = {bid: phase}
+                        npend += 1
+                    else:
+                        p[bid] = phase
+                if n <= record:
+                    self.schedule.append(
+                        Scheduled(
+                            name, n - 1, ins.op.name, issue, arrival, arrival, "barrier"
+                        )
+                    )
+                ring[k] = retire
+                k += 1
+                if k == window:
+                    k = 0
+                continue
             if kind == _K_BARRIER:
                 arrival = issue if issue > retire else retire
-                release = yield (_AT_BARRIER, bid, arrival)
+                phase = self._arrive(s.index, bid, arrival)
+                release = self._release(bid, phase)
+                if release is None:
+                    s.wait = f"{name} waits at cim.barrier {bid}"
+                    release = yield (_AT_BARRIER, bid, phase)
                 assert release is not None
                 stalls[_BARRIER] += release - arrival
                 if n <= record:
@@ -927,6 +1041,34 @@ class _Simulator:
                     x = r_end[sl]
                     if x > t_war:
                         t_war = x
+            t_bar = 0
+            if scoped:
+                if npend:
+                    for sl in (*rs, *ws):
+                        p = pend[sl]
+                        if p is None:
+                            continue
+                        pend[sl] = None
+                        npend -= 1
+                        for b2, ph in p.items():
+                            rel = self._release(b2, ph)
+                            if rel is None:
+                                s.wait = (
+                                    f"{name} waits at cim.barrier {b2} to access "
+                                    f"a buffer it protects"
+                                )
+                                rel = yield (_AT_BARRIER, b2, ph)
+                                assert rel is not None
+                            if rel > b_end[sl]:
+                                b_end[sl] = rel
+                for sl in rs:
+                    x = b_end[sl]
+                    if x > t_bar:
+                        t_bar = x
+                for sl in ws:
+                    x = b_end[sl]
+                    if x > t_bar:
+                        t_bar = x
             t_msg = 0
             if msg is not None and kind == _K_RECV:
                 fifo = fifos.get(msg)
@@ -946,11 +1088,13 @@ class _Simulator:
                 ready = t_war
             if t_msg > ready:
                 ready = t_msg
+            if t_bar > ready:
+                ready = t_bar
             # ---- resources
             start_busy = -1
             if shared:
                 s.wait = f"{s.trace.name} waits for a shared port"
-                yield (_SHARED, ready)
+                yield (_SHARED, ready, next(r for r in res if r.shared))
             if res:
                 if shared and dur > burst and len(res) == 1:
                     # a long transfer on a shared port: one burst at a time, each
@@ -969,7 +1113,7 @@ class _Simulator:
                         if left:
                             starts.append(b0)  # the unit is busy burst by burst
                             ends.append(t)
-                            yield (_SHARED, t)
+                            yield (_SHARED, t, tl)
                     start_busy = b0
                     last = tl if t - ready > dur else None
                     end = t
@@ -1009,8 +1153,10 @@ class _Simulator:
                             stalls[_RAW] += dep
                     elif t_war == ready:
                         stalls[_WAR] += dep
-                    else:
+                    elif t_msg == ready:
                         stalls[_RECV] += dep
+                    else:
+                        stalls[_BARRIER] += dep
             if end - dur > ready:
                 assert last is not None
                 stalls[_MODE if last.is_mode else _PORT] += end - dur - ready
@@ -1052,8 +1198,8 @@ class _Simulator:
     def run(self) -> None:
         streams = self.streams
         procs = [self._run(s) for s in streams]
-        send: list[int | None] = [None] * len(streams)
-        pending: dict[int, int] = {}
+        send = self.send
+        pending: dict[int, tuple[int, _Timeline]] = {}
         runnable = self.runnable
         runnable.extend(range(len(streams)))
         live = len(streams)
@@ -1071,15 +1217,13 @@ class _Simulator:
                 send[si] = None
                 tag = req[0]
                 if tag == _SHARED:
-                    pending[si] = req[1]
+                    pending[si] = (req[1], req[2])
                 elif tag == _AT_BARRIER:
-                    bid, arrival = req[1], req[2]
-                    self.arrived[bid][si] = arrival
-                    s.wait = f"{s.trace.name} waits at cim.barrier {bid}"
-                    s.barrier = bid
-                    self._open(bid, send)
+                    bid, phase = req[1], req[2]
+                    s.barrier, s.phase = bid, phase
+                    self.waiters.setdefault((bid, phase), []).append(si)
             if pending:
-                si = min(pending, key=lambda i: (pending[i], i))
+                si = self._arbitrate(pending)
                 del pending[si]
                 self.horizon = min(s.issue for s in streams)
                 runnable.append(si)
@@ -1095,6 +1239,56 @@ class _Simulator:
                 f"cim.program @{self.name} finished with {n} undelivered message(s) "
                 f"from core {src} to core {dst} tag {tag}"
             )
+        for bid, members in self.participants.items():
+            counts = {si: self.arrivals.get((bid, si), 0) for si in members}
+            if len(set(counts.values())) > 1:
+                what = ", ".join(
+                    f"{streams[si].trace.name} {n}" for si, n in counts.items()
+                )
+                raise MiredoError(
+                    f"cim.program @{self.name}: the participants of cim.barrier "
+                    f"{bid} arrive at it unequally often ({what})"
+                )
+
+    def _arbitrate(self, pending: dict[int, tuple[int, _Timeline]]) -> int:
+        """The stream whose shared-port request is served next: the earliest
+        request, unless requests of higher-priority streams for the same port are
+        also present when that port next frees up (the highest priority first,
+        then the earliest, then stream order)."""
+        first = min(pending, key=lambda i: (pending[i][0], i))
+        if not self.prioritised:
+            return first
+        ready, port = pending[first]
+        at = port.fit(ready, 1)
+        streams = self.streams
+        return min(
+            (i for i, (r, tl) in pending.items() if tl is port and r <= at),
+            key=lambda i: (-streams[i].priority, pending[i][0], i),
+        )
+
+    def _arrive(self, si: int, bid: int, cycle: int) -> int:
+        """Record stream ``si``'s arrival at barrier ``bid`` at ``cycle``; release
+        the phases every participant has now reached (waking their waiters).
+        Returns the phase the stream arrived at."""
+        key = (bid, si)
+        phase = self.arrivals.get(key, 0)
+        self.arrivals[key] = phase + 1
+        arrived = self.arrived[bid]
+        arrived[si].append(cycle)
+        releases = self.releases[bid]
+        while all(arrived.values()):
+            release = max(q.popleft() for q in arrived.values())
+            for w in self.waiters.pop((bid, len(releases)), ()):
+                self.send[w] = release
+                self.streams[w].barrier = -1
+                self.runnable.append(w)
+            releases.append(release)
+        return phase
+
+    def _release(self, bid: int, phase: int) -> int | None:
+        """The release cycle of a phase of barrier ``bid`` (``None``: not yet)."""
+        releases = self.releases[bid]
+        return releases[phase] if phase < len(releases) else None
 
     def _waiting(self, s: _Stream) -> str:
         if s.barrier < 0:
@@ -1102,21 +1296,45 @@ class _Simulator:
         missing = ", ".join(
             self.streams[i].trace.name + (" (finished)" if self.streams[i].done else "")
             for i in self.participants[s.barrier]
-            if i not in self.arrived[s.barrier]
+            if self.arrivals.get((s.barrier, i), 0) <= s.phase
         )
         return f"{s.wait} (missing {missing})"
 
-    def _open(self, bid: int, send: list[int | None]) -> None:
-        members = self.participants[bid]
-        arrived = self.arrived[bid]
-        if len(arrived) < len(members):
-            return
-        release = max(arrived.values())
-        for si in members:
-            send[si] = release
-            self.streams[si].barrier = -1
-            self.runnable.append(si)
-        arrived.clear()
+    def _check_scopes(self) -> None:
+        """A barrier with buffers must name every buffer instance that two of its
+        participants access, one of them writing: the others are not ordered by it
+        (see the module docstring)."""
+        access: list[dict[tuple[str, int | None], bool]] = []
+        for s in self.streams:
+            written: dict[tuple[str, int | None], bool] = {}
+            for tp in s.templates:
+                for sl, _ in tp.reads:
+                    written.setdefault(s.slot_keys[sl], False)
+                for sl, _ in tp.writes:
+                    written[s.slot_keys[sl]] = True
+            access.append(written)
+        for s in self.streams:
+            for tp in s.templates:
+                if not tp.scope:
+                    continue
+                named = {s.slot_keys[sl] for sl in tp.scope}
+                mine = access[s.index]
+                for t in self.participants[tp.barrier]:
+                    if t == s.index:
+                        continue
+                    theirs = access[t]
+                    both = (mine.keys() & theirs.keys()) - named
+                    for key in sorted(both, key=str):
+                        if mine[key] or theirs[key]:
+                            buf, core = key
+                            where = "" if core is None else f" (core {core})"
+                            raise MiredoError(
+                                f"@{self.name}: cim.barrier {tp.barrier} in "
+                                f"{s.trace.name} does not protect buffer {buf}"
+                                f"{where}, which {s.trace.name} and "
+                                f"{self.streams[t].trace.name} both access; name "
+                                f"it too (or no buffer, for a full barrier)"
+                            )
 
     # ---- the report -------------------------------------------------------- #
 

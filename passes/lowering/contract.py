@@ -23,7 +23,16 @@ The program follows the dataflow attribute exactly (see
 * ``cim.global`` and the cores meet at barriers around every transfer between a
   shared and a per-core level: before the loads (the cores are done with the old
   tile), after them (the new tile has arrived), before the write-backs (the tile
-  is complete) and after them (it may be overwritten).
+  is complete) and after them (it may be overwritten). Each barrier names the
+  child buffer it hands over (``cim.barrier ... on %buf``), so that a stream only
+  waits for it where it next touches that buffer: a core prefetches its next
+  input register and issues the next MVMs while its last output tile is still
+  being written back, as the double-buffered latency model assumes;
+* each ``cim.global`` queue gets a port ``priority`` by the slack of its edge
+  (`_Emitter.priority`): one-time and single-buffered input/weight loads first,
+  then the deeper the trigger loop, the higher, so a long prefetch of an outer
+  tile does not slow down the per-iteration transfers of an inner one on a
+  shared port (it takes the cycles they leave).
 """
 
 from __future__ import annotations
@@ -311,7 +320,11 @@ def lower_contract(
     for queue, edge in enumerate(emitter.queues):
         block = Block()
         emitter.emit_stream(StreamBuilder(block, None), None, edge)
-        program.add(cim.GlobalOp(block, queue=queue, node=layer.name))
+        program.add(
+            cim.GlobalOp(
+                block, queue=queue, priority=emitter.priority(edge), node=layer.name
+            )
+        )
     for core in range(low.n_cores):
         block = Block()
         emitter.emit_stream(
@@ -364,12 +377,34 @@ class _Emitter:
         self.member_of = {m: r for r, ms in self.groups.items() for m in ms}
         self.barrier_ids: dict[tuple[str, Edge], int] = {}
 
+    def priority(self, e: Edge) -> int:
+        """The port priority of the queue of ``e`` (``cim.global ... priority``),
+        by slack, the time between issuing a transfer and the cores needing it:
+        none for a one-time transfer (boot load, tail write-back) or a
+        single-buffered input or weight load (the cores wait for it); one
+        iteration of the trigger loop for any other, the shorter the deeper the
+        loop. So a prefetch of the next outer tile yields the port to the inner
+        tiles the cores need sooner, and still takes every cycle they leave."""
+        active = self.low.active
+        n = len(active)
+        if e.slot is None:
+            return 2 * n + 2
+        depth = 1 + active.index(e.slot)
+        if e.operand != "O" and self._single(e):
+            return n + 1 + depth
+        return depth
+
     # ------------------------------------------------------------------ helpers
     def _barrier(self, b: StreamBuilder, kind: str, e: Edge) -> None:
+        """A barrier of the hand-over of ``e``'s child buffer, which it names: the
+        buffer is the only data the participants (the edge's issuing stream and
+        the consumer of its child) share, so instructions that do not touch it
+        need not wait (the next tile's prefetch and MVMs run on)."""
         key = (kind, e)
         if key not in self.barrier_ids:
             self.barrier_ids[key] = len(self.barrier_ids)
-        b.add(cim.BarrierOp(self.barrier_ids[key], node=self.node))
+        child = self.buffers[(e.child, e.operand)].value
+        b.add(cim.BarrierOp(self.barrier_ids[key], [child], node=self.node))
 
     def _loads(self, e: Edge) -> bool:
         """Whether ``e`` moves data inwards (always for I and W; partial-sum

@@ -130,7 +130,7 @@ def test_highs_optimum_equals_enumeration_and_cpsat(layer: Layer) -> None:
 def test_objective_equals_evaluator(arch: Arch, layer: Layer) -> None:
     """Full space (bypass, double buffering): the proven optimum is the evaluator's."""
     for objective in ("latency", "energy"):
-        res = solve_highs(layer, arch, objective=objective, time_limit=10, gap_limit=0)
+        res = solve_highs(layer, arch, objective=objective, time_limit=30, gap_limit=0)
         assert res.status == "optimal" and res.mapping is not None
         assert validate(layer, arch, res.mapping) == []
         value = evaluate(layer, arch, res.mapping).objective(objective)

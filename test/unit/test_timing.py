@@ -378,6 +378,137 @@ def test_barriers_global_and_two_cores(burst: int) -> None:
     assert r.to_json()["latency_cycles"] == 64
 
 
+def hand_over(scoped: bool, core_iters: int = 4, global_iters: int = 4) -> ProgramOp:
+    """A core computes output tiles that ``cim.global`` writes back, one per
+    iteration, through a ping-pong accumulator handed over at barrier 0.
+
+    Core, per iteration: prefetch an input vector (LB -> IReg half i, 64 bits at
+    min(LB 8, IReg 16) = 8 cycles), MVM (8 cycles) into accumulator half i, arrive.
+    Global: barrier, write accumulator half i back (OReg -> DRAM, 32 bits at
+    min(OReg 32, DRAM 8) = 4 cycles). ``scoped`` names the accumulator on the
+    barrier."""
+    on = ' on %acc : !cim.pingpong<memref<1xi32, "OReg">>' if scoped else ""
+    return program(
+        '%y: memref<4xi32, "DRAM">',
+        f"""
+  %lb = cim.alloc : memref<4x8xi8, "LB">
+  %ib = cim.alloc halves 2 : memref<8xi8, "IReg">
+  %m = cim.alloc : memref<8x1xi8, "Macro">
+  %acc = cim.alloc halves 2 : memref<1xi32, "OReg">
+  cim.global {{{CONSTS}
+    %n = arith.constant {global_iters} : index
+    scf.for %i = %c0 to %n step %c1 {{
+      %h = cim.select_half %acc, %i : memref<1xi32, "OReg">
+      cim.barrier 0{on}
+      cim.dma %h -> %y[%i] [1] cores [0] : memref<1xi32, "OReg"> -> memref<4xi32, "DRAM">
+    }}
+  }}
+  cim.core 0 {{{CONSTS}
+    %n = arith.constant {core_iters} : index
+    scf.for %i = %c0 to %n step %c1 {{
+      %x = cim.select_half %ib, %i : memref<8xi8, "IReg">
+      %o = cim.select_half %acc, %i : memref<1xi32, "OReg">
+      cim.dma %lb[%i, 0] [1, 8] -> %x : memref<4x8xi8, "LB"> -> memref<8xi8, "IReg">
+      cim.mvm %x, %m -> %o input_bits 8 bits_per_cycle 1 : memref<8xi8, "IReg">, memref<8x1xi8, "Macro"> -> memref<1xi32, "OReg">
+      cim.barrier 0{on}
+    }}
+  }}""",
+    )
+
+
+def test_full_barrier_hand_over_is_a_round_trip() -> None:
+    r = simulate(hand_over(scoped=False))
+    # The core arrives once its MVM is done and issues nothing until the release,
+    # so the next prefetch starts only then: DMA_k [16k, 16k+8), MVM_k [16k+8,
+    # 16k+16), release k at 16k+16 (global arrives at 0, then after WB_{k-1}
+    # [16k, 16k+4)). WB_3 [64, 68). raw: each MVM waits 7 for its DMA; barrier:
+    # global waits 16, then 12 three times.
+    assert r.latency == 68
+    assert r.stalls == stalls(raw=4 * 7, barrier=16 + 3 * 12)
+
+
+def test_barrier_on_a_buffer_lets_the_prefetch_cross_the_hand_over() -> None:
+    r = simulate(hand_over(scoped=True), record=64)
+    # The core arrives after MVM_k (its last access of the accumulator) and runs
+    # on: DMA_{k+1} [8k+8, 8k+16) overlaps MVM_k, and only MVM_{k+1}, which
+    # writes the accumulator, waits for release k (the half it overwrites was
+    # written back by WB_{k-1}, before global arrived): MVM_k [8k+8, 8k+16)
+    # back to back. Global: WB_k [8k+16, 8k+20) after release k = 8k+16;
+    # latency 40 + 4 = 44 instead of 68.
+    assert r.latency == 44
+    core = [e for e in r.schedule if e.stream == "core0"]
+    dmas = [e.start for e in core if e.op == "cim.dma"]
+    mvms = [e.start for e in core if e.op == "cim.mvm"]
+    assert dmas == [0, 8, 16, 24] and mvms == [8, 16, 24, 32]
+    arrivals = [e.start for e in core if e.op == "cim.barrier"]
+    assert arrivals == [16, 24, 32, 40]
+    wbs = [e.start for e in r.schedule if e.stream == "global" and e.op == "cim.dma"]
+    assert wbs == [16, 24, 32, 40]
+    # raw: MVM_0 waits 7 for DMA_0; barrier: WB_0 (issued at 1) waits 15 for
+    # release 0, WB_1..3 wait 4 each after the previous one.
+    assert r.stalls == stalls(raw=7, barrier=15 + 3 * 4)
+
+
+def test_barrier_must_name_every_buffer_it_hands_over() -> None:
+    prog = hand_over(scoped=True)
+    text = str(prog).replace(
+        'on %acc : !cim.pingpong<memref<1xi32, "OReg">>',
+        'on %m : memref<8x1xi8, "Macro">',
+    )
+    with pytest.raises(
+        MiredoError,
+        match=r"cim\.barrier 0 in global does not protect buffer b3 \(core 0\), "
+        r"which global and core0 both access",
+    ):
+        simulate_timing(parse(text), ARCH)
+
+
+def test_unequal_arrivals_at_a_barrier_with_buffers_are_an_error() -> None:
+    with pytest.raises(MiredoError, match=r"arrive at it unequally often"):
+        simulate_timing(hand_over(scoped=True, global_iters=3), ARCH)
+
+
+def prefetch_and_demand(priority: int) -> ProgramOp:
+    """Two controller queues on the DRAM port: queue 0 prefetches 64 bytes (512
+    bits at min(DRAM 8, GB 16) = 8 bits/cycle = 64 cycles, in bursts of 8),
+    queue 1 (``priority``) moves four 2-byte tiles (2 cycles each)."""
+    prio = f" priority {priority}" if priority else ""
+    return program(
+        '%x: memref<64xi8, "DRAM">, %z: memref<8xi8, "DRAM">',
+        f"""
+  %a = cim.alloc : memref<64xi8, "GB">
+  %b = cim.alloc : memref<8xi8, "GB">
+  cim.global {{
+    cim.dma %x -> %a : memref<64xi8, "DRAM"> -> memref<64xi8, "GB">
+  }}
+  cim.global queue 1{prio} {{
+    cim.dma %z[0] [2] -> %b[0] [2] : memref<8xi8, "DRAM"> -> memref<8xi8, "GB">
+    cim.dma %z[2] [2] -> %b[2] [2] : memref<8xi8, "DRAM"> -> memref<8xi8, "GB">
+    cim.dma %z[4] [2] -> %b[4] [2] : memref<8xi8, "DRAM"> -> memref<8xi8, "GB">
+    cim.dma %z[6] [2] -> %b[6] [2] : memref<8xi8, "DRAM"> -> memref<8xi8, "GB">
+  }}""",
+    )
+
+
+def test_equal_priorities_alternate_bursts_and_short_transfers() -> None:
+    r = simulate(prefetch_and_demand(priority=0))
+    # Both ready at 0, queue 0 first: bursts [0, 8), [10, 18), [20, 28), [30, 38)
+    # alternate with queue 1's transfers [8, 10), [18, 20), [28, 30), [38, 40);
+    # the prefetch ends [40, 72).
+    assert r.latency == 72
+    assert r.streams["global1"].finish == 40
+
+
+def test_priority_gives_the_port_to_the_short_transfers() -> None:
+    r = simulate(prefetch_and_demand(priority=1))
+    # Queue 1's transfers are present whenever the port frees up and go first:
+    # [0, 2), [2, 4), [4, 6), [6, 8); the prefetch takes the port from 8 to 72
+    # (8 port-stall cycles); the total is the same.
+    assert r.latency == 72
+    assert r.streams["global1"].finish == 8
+    assert r.streams["global"].stalls["port"] == 8
+
+
 def test_send_recv_waits_for_the_message() -> None:
     r = simulate(
         program(

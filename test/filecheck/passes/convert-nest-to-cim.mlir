@@ -32,26 +32,29 @@ func.func @conv(%x: memref<1x2x4x4xf32>, %w: memref<2x2x1x1xf32>, %y: memref<1x2
 // another. Queue 0 multicasts the inputs per (Q, Q, P) iteration with each
 // core's own window; the tiles are ping-pong buffers, so there is no barrier
 // before the multicast (the previous iteration's barrier orders the reuse of a
-// half), only the one after it.
-// CHECK:      cim.global "conv1" {{[{]$}}
+// half), only the one after it. Every barrier names the buffer it hands over, so
+// a stream waits for it only where it next touches that buffer. Port priorities
+// by slack: the one-time weight load first (8), then the per-P input tiles (3),
+// then the per-outer-Q output gathers (1).
+// CHECK:      cim.global "conv1" priority 3 {{[{]$}}
 // CHECK:        scf.for
 // CHECK:          scf.for
 // CHECK:            scf.for
 // CHECK:              cim.select_half "conv1" %[[LBI]]
 // CHECK-NOT:          cim.barrier
 // CHECK:              cim.dma "conv1" %{{.*}}[0, 0, %{{.*}}, %{{.*}}] [1, 2, 1, 1] -> %{{.*}} cores [0, 1] shifts {{\[\[}}0, 0, 0, 0], [0, 0, 1, 0]]
-// CHECK-NEXT:         cim.barrier "conv1" 0
+// CHECK-NEXT:         cim.barrier "conv1" 0 on %[[LBI]] : !cim.pingpong<memref<1x2x1x1xf32, "LB">>
 // Queue 1: the weights, once; the weight buffer is single: barriers on both sides.
-// CHECK:      cim.global "conv1" queue 1 {{[{]$}}
-// CHECK-NEXT:   cim.barrier "conv1" 1
+// CHECK:      cim.global "conv1" queue 1 priority 8 {{[{]$}}
+// CHECK-NEXT:   cim.barrier "conv1" 1 on %[[LBW]] : memref<1x2x1x1x2xf32, "LB">
 // CHECK-NEXT:   cim.dma "conv1" %{{.*}} -> %[[LBW]] cores [0, 1]
-// CHECK-NEXT:   cim.barrier "conv1" 2
+// CHECK-NEXT:   cim.barrier "conv1" 2 on %[[LBW]] : memref<1x2x1x1x2xf32, "LB">
 // CHECK-NEXT: }
 // Queue 2: the outputs, gathered per outer Q, one core at a time.
-// CHECK:      cim.global "conv1" queue 2 {{[{]$}}
+// CHECK:      cim.global "conv1" queue 2 priority 1 {{[{]$}}
 // CHECK:        scf.for
 // CHECK:          cim.select_half "conv1" %[[LBO]], %{{.*}}
-// CHECK-NEXT:     cim.barrier "conv1" 3
+// CHECK-NEXT:     cim.barrier "conv1" 3 on %[[LBO]] : !cim.pingpong<memref<1x2x2x2xf32, "LB">>
 // CHECK:          cim.dma "conv1" %{{.*}} -> %{{.*}}[0, 0, 0, %{{.*}}] [1, 2, 2, 2] [1, 1, 2, 1] cores [0]
 // CHECK-NEXT:     cim.dma "conv1" %{{.*}} -> %{{.*}}[0, 0, 1, %{{.*}}] [1, 2, 2, 2] [1, 1, 2, 1] cores [1]
 // CHECK-NEXT:   }
@@ -71,7 +74,7 @@ func.func @conv(%x: memref<1x2x4x4xf32>, %w: memref<2x2x1x1xf32>, %y: memref<1x2
 // CHECK-NEXT:         cim.simd "conv1" fill(0.0) ins() outs(%{{.*}}) : -> memref<1x2x1x1xf32, "OReg">
 // CHECK-NEXT:         cim.mvm "conv1" %{{.*}}, %[[MACRO]] -> %{{.*}} input_bits 4 bits_per_cycle 2 acc
 // CHECK:              cim.dma "conv1" %{{.*}} -> %{{.*}}[0, 0, %{{.*}}, %{{.*}}] [1, 2, 1, 1] : memref<1x2x1x1xf32, "OReg"> -> memref<1x2x2x2xf32, "LB">
-// CHECK:          cim.barrier "conv1" 3
+// CHECK:          cim.barrier "conv1" 3 on %[[LBO]]
 // CHECK:      cim.core "conv1" 1
 
 // WRONGARCH: miredo-opt: node 'conv1': error: the dataflow was solved for arch 'tiny' but the lowering targets 'small'

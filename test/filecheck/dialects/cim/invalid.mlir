@@ -79,6 +79,16 @@ cim.program @p() arch "t" cores 2 shared [DRAM, GB] per_core [LB, IReg, Macro, O
 
 // -----
 
+// global: a non-negative priority
+"cim.program"() <{sym_name = "p", arch = "t", cores = 2 : i64, shared_levels = ["DRAM", "GB"], core_levels = ["LB", "IReg", "Macro", "OReg"], macro_level = "Macro"}> ({
+  "cim.global"() <{priority = -1 : i64}> ({
+  ^bb0:
+  }) : () -> ()
+}) : () -> ()
+// CHECK: cim.global: priority must be >= 0, got -1
+
+// -----
+
 // program: body holds allocations and streams only
 cim.program @p() arch "t" cores 2 shared [DRAM, GB] per_core [LB, IReg, Macro, OReg] macro Macro {
   %c = arith.constant 0 : index
@@ -1107,6 +1117,30 @@ cim.program @p() arch "t" cores 2 shared [DRAM, GB] per_core [LB, IReg, Macro, O
   }
 }
 // CHECK: cim.barrier: barrier id must be >= 0, got -2
+
+// -----
+
+// barrier: a protected buffer is an allocation (a half is not one)
+cim.program @p() arch "t" cores 2 shared [DRAM, GB] per_core [LB, IReg, Macro, OReg] macro Macro {
+  %lb = cim.alloc halves 2 : memref<8xi8, "LB">
+  cim.global {
+    %c0 = arith.constant 0 : index
+    %h = cim.select_half %lb, %c0 : memref<8xi8, "LB">
+    cim.barrier 1 on %h : memref<8xi8, "LB">
+  }
+}
+// CHECK: cim.barrier: a protected buffer must be a program argument or a cim.alloc result
+
+// -----
+
+// barrier: each protected buffer once
+cim.program @p() arch "t" cores 2 shared [DRAM, GB] per_core [LB, IReg, Macro, OReg] macro Macro {
+  %lb = cim.alloc : memref<8xi8, "LB">
+  cim.core 0 {
+    cim.barrier "n" 1 on %lb, %lb : memref<8xi8, "LB">, memref<8xi8, "LB">
+  }
+}
+// CHECK: 'n': a protected buffer is named twice
 
 // -----
 

@@ -22,13 +22,13 @@ cim.program "net" @conv1(%x: memref<1x4x6x6xi8, "DRAM">, %w: memref<2x36x8xi8, "
     cim.dma "conv1" %h -> %lb cores [0, 1] : memref<4x6x6xi8, "GB"> -> memref<4x6x6xi8, "LB">
     cim.dma "conv1" %w[0, 0, 0] [1, 36, 8] -> %wl cores [0] : memref<2x36x8xi8, "DRAM"> -> memref<36x8xi8, "LB">
     cim.dma "conv1" %w[1, 0, 0] [1, 36, 8] -> %wl cores [1] : memref<2x36x8xi8, "DRAM"> -> memref<36x8xi8, "LB">
-    cim.barrier "conv1" 0
+    cim.barrier "conv1" 0 on %lb, %wl : memref<4x6x6xi8, "LB">, memref<36x8xi8, "LB">
   }
   cim.core 0 {
     %c0 = arith.constant 0 : index
     %c1 = arith.constant 1 : index
     %c4 = arith.constant 4 : index
-    cim.barrier 0
+    cim.barrier 0 on %lb, %wl : memref<4x6x6xi8, "LB">, memref<36x8xi8, "LB">
     cim.load_weights "conv1" %wl[0, 0] [16, 8] -> %m : memref<36x8xi8, "LB"> -> memref<16x8xi8, "Macro">
     scf.for %p = %c0 to %c4 step %c1 {
       %hi = cim.select_half "conv1" %ib, %p : memref<16xi8, "IReg">
@@ -62,13 +62,13 @@ cim.program "net" @conv1(%x: memref<1x4x6x6xi8, "DRAM">, %w: memref<2x36x8xi8, "
 // CHECK-NEXT:      cim.dma "conv1" %h -> %lb cores [0, 1] : memref<4x6x6xi8, "GB"> -> memref<4x6x6xi8, "LB">
 // CHECK-NEXT:      cim.dma "conv1" %w[0, 0, 0] [1, 36, 8] -> %wl cores [0] : memref<2x36x8xi8, "DRAM"> -> memref<36x8xi8, "LB">
 // CHECK-NEXT:      cim.dma "conv1" %w[1, 0, 0] [1, 36, 8] -> %wl cores [1] : memref<2x36x8xi8, "DRAM"> -> memref<36x8xi8, "LB">
-// CHECK-NEXT:      cim.barrier "conv1" 0
+// CHECK-NEXT:      cim.barrier "conv1" 0 on %lb, %wl : memref<4x6x6xi8, "LB">, memref<36x8xi8, "LB">
 // CHECK-NEXT:    }
 // CHECK-NEXT:    cim.core 0 {
 // CHECK-NEXT:      %c0_1 = arith.constant 0 : index
 // CHECK-NEXT:      %c1 = arith.constant 1 : index
 // CHECK-NEXT:      %c4 = arith.constant 4 : index
-// CHECK-NEXT:      cim.barrier 0
+// CHECK-NEXT:      cim.barrier 0 on %lb, %wl : memref<4x6x6xi8, "LB">, memref<36x8xi8, "LB">
 // CHECK-NEXT:      cim.load_weights "conv1" %wl[0, 0] [16, 8] -> %m : memref<36x8xi8, "LB"> -> memref<16x8xi8, "Macro">
 // CHECK-NEXT:      scf.for %p = %c0_1 to %c4 step %c1 {
 // CHECK-NEXT:        %hi = cim.select_half "conv1" %ib, %p : memref<16xi8, "IReg">
@@ -91,7 +91,7 @@ cim.program "net" @conv1(%x: memref<1x4x6x6xi8, "DRAM">, %w: memref<2x36x8xi8, "
 // GENERIC:         %gb = "cim.alloc"() <{node = "conv1", halves = 2 : i64}> : () -> !cim.pingpong<memref<4x6x6xi8, "GB">>
 // GENERIC:         %h = "cim.select_half"(%gb, %c0) : (!cim.pingpong<memref<4x6x6xi8, "GB">>, index) -> memref<4x6x6xi8, "GB">
 // GENERIC:         "cim.dma"(%h, %lb) <{node = "conv1", cores = array<i64: 0, 1>, static_offsets = array<i64: 0, 0, 0, 0, 0, 0>, sizes = array<i64: 4, 6, 6, 4, 6, 6>}>
-// GENERIC:         "cim.barrier"() <{node = "conv1", id = 0 : i64}> : () -> ()
+// GENERIC:         "cim.barrier"(%lb, %wl) <{node = "conv1", id = 0 : i64}> : (memref<4x6x6xi8, "LB">, memref<36x8xi8, "LB">) -> ()
 // GENERIC:         "cim.dma"(%lb, %hi, %p) <{node = "conv1", static_offsets = array<i64: 0, -9223372036854775808, 0, 0>, sizes = array<i64: 1, 3, 3, 9>}>
 // GENERIC:         "cim.mvm"(%hi, %m, %acc) <{node = "conv1", input_bits = 8 : i64, bits_per_cycle = 2 : i64, acc, static_offsets = array<i64: 9, 9, 0, 0>, sizes = array<i64: 7, 7, 8, 8>}>
 // GENERIC:         "cim.requant"(%acc, %q) <{node = "conv1", scale = 1.250000e-02 : f64, zero_point = -3 : i64, static_offsets = array<i64: 0, 0>, sizes = array<i64: 8, 8>, operandSegmentSizes = array<i32: 1, 1, 0>}>
@@ -170,7 +170,7 @@ cim.program @simd(%d: memref<1xf32, "DRAM">) arch "table4" cores 1 shared [DRAM,
   cim.global {
     cim.simd "psum" add ins(%ga[0, 0] [1, 32], %ga[1, 0] [1, 32]) outs(%ga[0, 0] [1, 32]) : memref<4x32xi32, "GB">, memref<4x32xi32, "GB"> -> memref<4x32xi32, "GB">
   }
-  cim.global "q" queue 3 {
+  cim.global "q" queue 3 priority 2 {
     cim.requant scale 2.0e-03 zero_point 0 ins(%ga) outs(%gq) : memref<4x32xi32, "GB"> -> memref<4x32xi8, "GB">
   }
 }
@@ -197,7 +197,7 @@ cim.program @simd(%d: memref<1xf32, "DRAM">) arch "table4" cores 1 shared [DRAM,
 // CHECK-NEXT:  cim.global {
 // CHECK-NEXT:    cim.simd "psum" add ins(%ga[0, 0] [1, 32], %ga[1, 0] [1, 32]) outs(%ga[0, 0] [1, 32]) : memref<4x32xi32, "GB">, memref<4x32xi32, "GB"> -> memref<4x32xi32, "GB">
 // CHECK-NEXT:  }
-// CHECK-NEXT:  cim.global "q" queue 3 {
+// CHECK-NEXT:  cim.global "q" queue 3 priority 2 {
 // CHECK-NEXT:    cim.requant scale 0.002 zero_point 0 ins(%ga) outs(%gq) : memref<4x32xi32, "GB"> -> memref<4x32xi8, "GB">
 
 // GENERIC-LABEL: "cim.program"() <{sym_name = "simd"
