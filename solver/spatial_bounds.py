@@ -29,9 +29,10 @@ model's space (tested against exhaustive enumeration).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from miredo.solver.bounds import dram_bound
 from miredo.solver.factor_space import model_factors
@@ -49,6 +50,10 @@ class SpatialBound:
     """Temporal iterations per core (Π temporal factors)."""
     latency: float
     energy: float
+    temporal: dict[str, list[int]] = field(default_factory=dict)
+    """Dim -> temporal factors."""
+    dynamic_energy: float = 0.0
+    """The energy bound without leakage."""
 
     @property
     def edp(self) -> float:
@@ -203,9 +208,171 @@ def bound_for(
             + i_vec * ireg.read_pj_per_bit
             + o_vec * (oreg.read_pj_per_bit + oreg.write_pj_per_bit)
         )
-        + arch.leakage_pj_per_cycle * latency
     )
-    return SpatialBound(spatial, n_iter, latency, energy)
+    return SpatialBound(
+        spatial,
+        n_iter,
+        latency,
+        energy + arch.leakage_pj_per_cycle * latency,
+        temporal,
+        energy,
+    )
+
+
+@dataclass(frozen=True)
+class _Register:
+    """The innermost level of one operand, as the suffix search sees it."""
+
+    op: str
+    level: Level
+    base: tuple[int, ...]
+    """Extents (in ``DIMS`` order) of the per-MVM vector held there."""
+    bits: int
+    bw_link: int
+    """The fastest link any admissible parent offers."""
+    port: str
+    """The parent's name if it is certain, else a key of its own."""
+
+
+def _registers(layer: Layer, arch: Arch, arr: dict[str, int], core: dict[str, int]):
+    prec = arch.precision
+    out = []
+    for op in OPERANDS:
+        lv = arch.level(arch.innermost(op))
+        if lv.bypass:
+            continue
+        parents = _parents(arch, op, lv)
+        out.append(
+            _Register(
+                op,
+                lv,
+                tuple(arr[d] * (1 if lv.per_core else core[d]) for d in DIMS),
+                {"I": prec.input, "W": prec.weight, "O": prec.psum}[op],
+                max(min(p.bw_bits_per_cycle, lv.bw_bits_per_cycle) for p in parents),
+                parents[0].name if len(parents) == 1 else f"?{op}",
+            )
+        )
+    return out
+
+
+def suffix_latency(
+    layer: Layer, arch: Arch, bound: SpatialBound, limit: float = math.inf
+) -> float:
+    """A latency bound of every mapping with ``bound.spatial``, from the innermost loops.
+
+    The recursion gives ``Lat_0 ≥ n_iter·t_mvm + Σ T_e·charge_e`` over the
+    single-buffered edges of one port (``W_i ≥ f_i·(W_{i+1} + S_i)``), and the port
+    is busy ``Σ T_e·τ_e`` over all its edges. For a register edge, ``T_e`` is
+    ``n_iter`` over the product of the loops inside its transfer slot: loops
+    irrelevant to the operand, or relevant ones the register absorbs (its tile,
+    grown by them, must fit). A depth-first search over the innermost loops, from
+    the inside out, decides where each register's edge triggers; loops relevant to
+    no open register go inside at once (that only lowers the bound). Branches at
+    or above ``limit`` are cut; the result is then ``limit``.
+    """
+    temporal, n_iter = bound.temporal, bound.n_iter
+    cores = arch.cores_axis.name
+    arr = {d: 1 for d in DIMS}
+    core = {d: 1 for d in DIMS}
+    for ax, dims in bound.spatial.items():
+        for d, v in dims.items():
+            (core if ax == cores else arr)[d] *= v
+    regs = _registers(layer, arch, arr, core)
+    items = sorted({(d, f) for d, fs in temporal.items() for f in fs})
+    rel = [[d in layer.relevant[r.op] for d, _ in items] for r in regs]
+    red = [d in layer.reduction for d, _ in items]
+    base = n_iter * arch.t_mvm
+    prec = arch.precision
+    best = [min(limit, math.inf)]
+    ports = sorted({r.port for r in regs})
+
+    def volume(r: _Register, ext: tuple[int, ...]) -> int:
+        return layer.volume(r.op, dict(zip(DIMS, ext, strict=True)))
+
+    def fits(r: _Register, ext: tuple[int, ...]) -> bool:
+        return volume(r, ext) * r.bits <= (r.level.capacity_bits or math.inf)
+
+    def charge(r: _Register, ext: tuple[int, ...], t: int, reads: bool):
+        elems = volume(r, ext)
+        p_bits = r.bits if r.op != "O" else (prec.psum if reads else prec.output)
+        tau = max(
+            -(-elems * p_bits // r.bw_link),
+            -(-elems * r.bits // r.level.bw_bits_per_cycle),
+        )
+        blocked = r.op == "W" and arch.macro.weight_write_blocks_compute
+        cap = r.level.capacity_bits or math.inf
+        single = not r.level.double_buffer or blocked or 2 * elems * r.bits > cap
+        serial = t * tau * (2 if reads else 1) if single else 0
+        busy = t * tau + (t // 2 * tau if reads else 0)  # reads: T − D ≥ T / 2
+        return serial, busy
+
+    def value(acc: dict[str, tuple[int, int]]) -> float:
+        return max(max(base + sr, bz) for sr, bz in acc.values())
+
+    def rec(counts: list[int], inside: int, states: list, acc: dict) -> None:
+        open_ = [k for k, st in enumerate(states) if st is not None]
+        counts = list(counts)
+        for j, (_, f) in enumerate(items):
+            if counts[j] and not any(rel[k][j] for k in open_):
+                inside *= f ** counts[j]
+                counts[j] = 0
+        v = value(acc)
+        if v >= best[0]:
+            return
+        if not any(counts):
+            best[0] = v
+            return
+        for j, (d, f) in enumerate(items):
+            if not counts[j]:
+                continue
+            left = list(counts)
+            left[j] -= 1
+            reads = any(c and red[i] for i, c in enumerate(left))
+            movers = [k for k in open_ if rel[k][j]]
+            options = []
+            for k in movers:
+                grown = list(states[k])
+                grown[DIMS.index(d)] *= f
+                opts = [("trigger", None)]
+                if fits(regs[k], tuple(grown)):
+                    opts.append(("absorb", tuple(grown)))
+                options.append(opts)
+            for choice in itertools.product(*options):
+                new_states = list(states)
+                new_acc = dict(acc)
+                for k, (kind, grown) in zip(movers, choice, strict=True):
+                    if kind == "absorb":
+                        new_states[k] = grown
+                        continue
+                    r = regs[k]
+                    sr, bz = charge(
+                        r, states[k], n_iter // inside, reads and r.op == "O"
+                    )
+                    old = new_acc[r.port]
+                    new_acc[r.port] = (old[0] + sr, old[1] + bz)
+                    new_states[k] = None
+                rec(left, inside * f, new_states, new_acc)
+
+    counts = [sum(1 for f in temporal[d] if f == v) for d, v in items]
+    rec(counts, 1, [r.base for r in regs], {p: (0, 0) for p in ports or ["-"]})
+    return best[0]
+
+
+def refined(
+    layer: Layer, arch: Arch, bound: SpatialBound, objective: str, best: float
+) -> SpatialBound:
+    """``bound`` with :func:`suffix_latency`, searched only below ``best``."""
+    e0, leak = bound.dynamic_energy, arch.leakage_pj_per_cycle
+    if objective == "latency":
+        limit = best
+    elif objective == "energy":
+        limit = (best - e0) / leak if leak > 0 else math.inf
+    elif leak > 0:  # lat·(e0 + leak·lat) = best
+        limit = (-e0 + math.sqrt(e0 * e0 + 4 * leak * best)) / (2 * leak)
+    else:
+        limit = best / e0 if e0 > 0 else math.inf
+    lat = max(bound.latency, suffix_latency(layer, arch, bound, limit))
+    return replace(bound, latency=lat, energy=e0 + leak * lat)
 
 
 def spatial_bounds(
@@ -222,5 +389,13 @@ def spatial_bounds(
 
 
 def layer_bound(layer: Layer, arch: Arch, objective: str) -> float:
-    """min over spatial unrollings: a lower bound on ``objective`` of any mapping."""
-    return min(b.objective(objective) for b in spatial_bounds(layer, arch))
+    """min over spatial unrollings: a lower bound on ``objective`` of any mapping.
+
+    Unrollings are refined by :func:`suffix_latency` cheapest first, until the
+    next one's first bound is no lower than the best refined bound."""
+    best = math.inf
+    for b in sorted(spatial_bounds(layer, arch), key=lambda b: b.objective(objective)):
+        if b.objective(objective) >= best:
+            break
+        best = min(best, refined(layer, arch, b, objective, best).objective(objective))
+    return best
