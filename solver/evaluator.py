@@ -76,8 +76,10 @@ Buffering
 
 Latency (Table III, collapsed and pipelined)
     ``W_n = t_mvm``; for i = n−1 … 0, with S_i = max over ports of the Σ of the
-    single-buffered charges triggered at slot i on that port, and D_i the same
-    for the double-buffered ones, ``body_i = W_{i+1} + S_i`` and::
+    single-buffered charges triggered at slot i on that port, and over operands
+    of the Σ of that operand's single-buffered charges at slot i (its hops run
+    one after the other: DRAM → LB, then LB → macro), D_i the max over ports for
+    the double-buffered ones, ``body_i = W_{i+1} + S_i`` and::
 
         W_i = f_i · max(body_i, D_i)        Lat_0 = W_0 + Σ_i min(body_i, D_i)
 
@@ -109,8 +111,8 @@ Energy (pJ)
 
 Not modelled: cross-core reduction (a reduction dim on the cores axis is treated
 like a multicast, as if the SIMD unit summed for free), SIMD post-ops, and
-serialisation of the hops of one operand that trigger at the same slot on
-different ports (they overlap).
+serialisation of the double-buffered hops of one operand that trigger at the
+same slot on different ports (they pipeline across iterations).
 """
 
 from __future__ import annotations
@@ -276,6 +278,7 @@ def evaluate(layer: Layer, arch: Arch, mapping: Mapping) -> Cost:
     tile_bits: dict[tuple[str, str], int] = {}
     single: list[dict[str, int]] = [{} for _ in range(n)]
     double: list[dict[str, int]] = [{} for _ in range(n)]
+    chain: list[dict[str, int]] = [{} for _ in range(n)]  # single, per operand
     busy: dict[str, int] = {}
     boot = tail = 0
     transfers: list[Transfer] = []
@@ -361,6 +364,8 @@ def evaluate(layer: Layer, arch: Arch, mapping: Mapping) -> Cost:
             else:
                 table = double if dbuf else single
                 table[j][lp_.name] = table[j].get(lp_.name, 0) + charge
+                if not dbuf:
+                    chain[j][op] = chain[j].get(op, 0) + charge
                 busy[lp_.name] = busy.get(lp_.name, 0) + (count + reads_back) * tau
             transfers.append(
                 Transfer(
@@ -386,7 +391,7 @@ def evaluate(layer: Layer, arch: Arch, mapping: Mapping) -> Cost:
     lat = t_mvm
     fill = 0
     for i in range(n - 1, -1, -1):
-        s = max(single[i].values(), default=0)
+        s = max(max(single[i].values(), default=0), max(chain[i].values(), default=0))
         dd = max(double[i].values(), default=0)
         body = lat + s
         lat = f[i] * max(body, dd)

@@ -692,6 +692,8 @@ class CpSatMiredo:
         ub = self._ub_latency
         self.charge_s: dict[int, dict[int, list]] = {i: {} for i in self.slots}
         self.charge_d: dict[int, dict[int, list]] = {i: {} for i in self.slots}
+        # single-buffered charges per operand: one operand's hops are serial
+        self.chain_s: dict[int, dict[str, list]] = {i: {} for i in self.slots}
         self.edge_tau: dict[tuple[str, int], object] = {}
         for op in OPERANDS:
             for c in range(1, len(self.lv[op])):
@@ -722,13 +724,15 @@ class CpSatMiredo:
                                 m.add(v == 0).only_enforce_if(~lit)
                             target = self.charge_d if double else self.charge_s
                             target[i].setdefault(port, []).append(v)
+                            if not double and len(self.lv[op]) > 2:
+                                self.chain_s[i].setdefault(op, []).append(v)
 
     def table3_latency(self) -> None:
         """Table III, pipelined: W_i = N_i · max(W_{i+1} + S_i, D_i) and
         Lat_0 = W_0 + Σ_i min(W_{i+1} + S_i, D_i) (see ``solver/evaluator.py``).
 
         S_i (D_i) is the slowest port's sum of single- (double-) buffered transfers
-        triggered at slot i; all operands must arrive before an iteration starts
+        triggered at slot i (S_i also covers each operand's own serial hops); all operands must arrive before an iteration starts
         (operand synchronisation). Inactive slots pass latency through (eq. 13).
         """
         m = self.m
@@ -737,7 +741,13 @@ class CpSatMiredo:
         self.lat: list[object] = [0] * self.n
         fills = []
         for i in reversed(self.slots):
-            S = self._port_max(self.charge_s[i], f"S_{i}")
+            S = self._port_max(
+                {
+                    **self.charge_s[i],
+                    **{("op", o): v for o, v in self.chain_s[i].items()},
+                },
+                f"S_{i}",
+            )
             D = self._port_max(self.charge_d[i], f"D_{i}")
             body = self._int(0, ub, f"body_{i}")
             m.add(body == lat_next + S)

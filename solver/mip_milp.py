@@ -898,7 +898,17 @@ class HighsMiredo:
                 out.setdefault(self.lv[op][p], Lx()).iadd(v)
         return out
 
-    def _port_max(self, sums: dict[int, Lx], name: str) -> Lx:
+    def _serial_sums(
+        self, table: dict[tuple[str, int, int, int], Lx], i: int
+    ) -> dict[object, Lx]:
+        """Port sums, and each multi-hop operand's sum (its hops are serial)."""
+        out: dict[object, Lx] = dict(self._port_sums(table, i))
+        for (op, _c, _p, ii), v in table.items():
+            if ii == i and len(self.lv[op]) > 2:
+                out.setdefault(("op", op), Lx()).iadd(v)
+        return out
+
+    def _port_max(self, sums: dict, name: str) -> Lx:
         if not sums:
             return Lx()
         v = self._cont(name, ub=self.cap)
@@ -920,7 +930,7 @@ class HighsMiredo:
         self.lat: list[Lx] = [Lx()] * self.n
         fill = Lx()
         for i in reversed(self.slots):
-            S = self._port_max(self._port_sums(self.cs, i), f"S_{i}")
+            S = self._port_max(self._serial_sums(self.cs, i), f"S_{i}")
             D = self._port_max(self._port_sums(self.cd, i), f"D_{i}")
             steady = self._cont(f"steady_{i}", ub=cap)
             self._ge(steady, lat_next + S)

@@ -169,7 +169,8 @@ def test_hand_case_boot_tail_and_gb_double_buffer() -> None:
     # 4 x 4 = 16 bits (rounded to output), child side 4 x 8 = 32, tau 16/8 = 2.
     t = by_edge["O", "LB", "OReg"]
     assert (t.slot, t.parent_bits, t.child_bits, t.tau) == (None, 16, 32, 2)
-    # Slot 0 (C2): S = max(GB: 2+2, LB: 2+2) = 4, D = 2 (W on DRAM);
+    # Slot 0 (C2): S = max(ports GB: 2+2, LB: 2+2; chains I: 2+2, W: 2+2) = 4,
+    # D = 2 (W on DRAM);
     # slot 1 (P2): nothing. Lat_2 = 2, Lat_1 = 4, Lat_0 = 4 + 4 + 2 + max(8, 2) = 18.
     assert c.lat0 == 18
     # boot 4, tail 2 + 2 = 4; busy DRAM 4, GB 8, LB 8: latency 4 + 18 + 4 = 26.
@@ -177,6 +178,24 @@ def test_hand_case_boot_tail_and_gb_double_buffer() -> None:
     # Energy: I 416 + 96 + 48, W 416 + 96 + 40, O (16*1 + 16*10) + (32*.5 +
     # 16*1) = 176 + 32: edges 1320; 4 MVMs x (4 + 8*.5 + 16*1) = 96; leakage 26.
     assert c.energy == pytest.approx(1442)
+
+
+def test_hand_case_one_operands_single_hops_are_serial() -> None:
+    # hand2 without the GB double buffer: W's three hops at slot 0 (DRAM->GB,
+    # GB->LB, LB->Macro, tau 2 each) are all single-buffered and run one after
+    # the other: S_0 = max(ports DRAM 2, GB 2+2, LB 2+2; chains I 2+2, W 6) = 6.
+    layer = Layer("hand2", {"K": 2, "C": 4, "P": 2})
+    m = Mapping(
+        spatial={"rows": (Loop("C", 2),), "cols": (Loop("K", 2),), "cores": ()},
+        temporal=(Loop("C", 2), Loop("P", 2)),
+        level_of={"I": ("GB", "IReg"), "W": ("DRAM", "Macro"), "O": ("OReg", "OReg")},
+        bypass={"O": {"GB"}},
+        double_buffer=frozenset(),
+    )
+    assert validate(layer, TINY, m) == []
+    c = evaluate(layer, TINY, m)
+    # Lat_1 = 2 x 2 = 4; body_0 = 4 + 6 = 10; Lat_0 = 2 x 10 (no fill: D_0 = 0).
+    assert c.lat0 == 20
 
 
 def _psum_layer_mapping(o_levels: tuple[str, str, str]) -> tuple[Layer, Mapping]:
