@@ -9,6 +9,7 @@ from ortools.sat.python import cp_model
 from miredo.solver.hardware import Arch
 from miredo.solver.mapping import Mapping
 from miredo.solver.mip_cpsat import CpSatMiredo
+from miredo.solver.spatial_bounds import SpatialBound
 from miredo.solver.workload import Layer
 
 
@@ -39,6 +40,7 @@ def solve_cpsat(
     allow_double_buffer: bool = True,
     gap_limit: float = 0.01,
     deterministic: bool = False,
+    unrollings: list[SpatialBound] | None = None,
 ) -> BackendResult:
     import time
 
@@ -51,6 +53,7 @@ def solve_cpsat(
         latency_cap=latency_cap,
         allow_bypass=allow_bypass,
         allow_double_buffer=allow_double_buffer,
+        unrollings=unrollings,
     )
     if hint is not None:
         model.add_hint(hint)

@@ -16,6 +16,7 @@ Each constraint family is one method named after the paper's equation:
 * ``table3_latency``         the latency recursion of Table III with operand synchronisation;
 * ``port_bandwidth``         every port's busy time bounds the latency from below;
 * ``energy``                 access, MVM and leakage energy;
+* ``unrolling_cuts``         optional: only the given spatial unrollings, with their bounds;
 * ``eq14_objective``         latency, energy or EDP.
 
 Products are native CP-SAT multiplication constraints over integer variables; the
@@ -41,6 +42,7 @@ from miredo.solver.factor_space import (
 )
 from miredo.solver.hardware import Arch
 from miredo.solver.mapping import Mapping
+from miredo.solver.spatial_bounds import SpatialBound
 from miredo.solver.workload import Layer
 
 OPERANDS = ("I", "W", "O")
@@ -72,6 +74,9 @@ class CpSatMiredo:
     alpha: float = 0.1
     allow_bypass: bool = True
     allow_double_buffer: bool = True
+    unrollings: list[SpatialBound] | None = None
+    """If given, the only spatial unrollings allowed, each with its lower bounds
+    (:mod:`miredo.solver.spatial_bounds`): those that can beat the incumbent."""
     model: cp_model.CpModel = field(default_factory=cp_model.CpModel)
 
     # ------------------------------------------------------------------ set-up
@@ -188,6 +193,8 @@ class CpSatMiredo:
         self.port_bandwidth()
         self.energy()
         self.physical_cuts()
+        if self.unrollings is not None:
+            self.unrolling_cuts()
         if self.ws:
             self.weight_stationary()
         self.eq14_objective()
@@ -939,6 +946,48 @@ class CpSatMiredo:
         e_lb = dynamic_energy_bound(self.layer, self.arch)
         self.m.add(
             self.dynamic_energy >= math.floor(e_lb / self.energy_unit * (1 - 1e-6))
+        )
+
+    def unrolling_cuts(self) -> None:
+        """Only the listed spatial unrollings, each with its latency and energy bounds.
+
+        ``z_u`` selects unrolling u; per (axis, dim) the chosen factors' scaled
+        logarithms sum to u's (distinct products differ by far more than the
+        rounding), and ``latency ≥ Σ z_u·L_u``, ``dynamic energy ≥ Σ z_u·E_u``."""
+        m, scale = self.m, 10**6
+        units = self.unrollings or []
+        z = [self._bool(f"unroll_{k}") for k in range(len(units))]
+        m.add_exactly_one(z)
+        for a in self.axes:
+            for d in sorted(set(a.dims)):
+                fs = [
+                    f
+                    for f in self.factors
+                    if f.dim == d and (f.index, a.name) in self.xs
+                ]
+                if not fs:
+                    continue
+                expr = sum(
+                    round(math.log(f.value) * scale) * self.xs[f.index, a.name]
+                    for f in fs
+                )
+                target = sum(
+                    round(math.log(u.spatial.get(a.name, {}).get(d, 1)) * scale) * zk
+                    for u, zk in zip(units, z, strict=True)
+                )
+                slack = len(fs) + 1
+                m.add(expr - target <= slack)
+                m.add(expr - target >= -slack)
+        m.add(
+            self.latency
+            >= sum(math.floor(u.latency) * zk for u, zk in zip(units, z, strict=True))
+        )
+        m.add(
+            self.dynamic_energy
+            >= sum(
+                math.floor(u.dynamic_energy / self.energy_unit * (1 - 1e-6)) * zk
+                for u, zk in zip(units, z, strict=True)
+            )
         )
 
     def _slot_f(self, i: int):

@@ -399,3 +399,19 @@ def layer_bound(layer: Layer, arch: Arch, objective: str) -> float:
             break
         best = min(best, refined(layer, arch, b, objective, best).objective(objective))
     return best
+
+
+def promising(
+    layer: Layer, arch: Arch, objective: str, incumbent: float
+) -> tuple[float, list[SpatialBound]]:
+    """The unrollings whose (refined) bound does not exceed ``incumbent``, and
+    a lower bound on ``objective`` over the whole space."""
+    keep: list[SpatialBound] = []
+    low = math.inf
+    for b in spatial_bounds(layer, arch):
+        if b.objective(objective) <= incumbent:
+            b = refined(layer, arch, b, objective, incumbent * (1 + 1e-9))
+            if b.objective(objective) <= incumbent:
+                keep.append(b)
+        low = min(low, b.objective(objective))
+    return low, keep

@@ -147,3 +147,30 @@ def test_miredo_starts_from_the_weight_stationary_incumbent(monkeypatch) -> None
     assert ws_edp < h_cost.edp  # this layer's WS stage beats the heuristic
     assert hint == ws_map
     assert miredo.cost.edp <= min(ws_edp, h_cost.edp)
+
+
+@pytest.mark.parametrize("layer", _random_layers(20)[:6], ids=lambda lay: lay.name)
+def test_mip_over_promising_unrollings_keeps_the_optimum(layer: Layer) -> None:
+    """Restricted to the unrollings whose bound does not exceed an incumbent (here
+    the optimum itself, the tightest case), with their bounds as cuts, the MIP
+    still reaches the optimum."""
+    from miredo.solver.spatial_bounds import promising
+
+    objective = "latency"
+    _, best = best_by_enumeration(
+        layer, TINY, objective, allow_bypass=False, allow_double_buffer=False
+    )
+    low, keep = promising(layer, TINY, objective, best.latency)
+    assert keep and low <= best.latency
+    res = solve_cpsat(
+        layer,
+        TINY,
+        objective=objective,
+        time_limit=30,
+        allow_bypass=False,
+        allow_double_buffer=False,
+        gap_limit=0,
+        unrollings=keep,
+    )
+    assert res.status == "optimal" and res.mapping is not None
+    assert evaluate(layer, TINY, res.mapping).latency == best.latency
