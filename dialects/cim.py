@@ -102,7 +102,9 @@ Ops
 * ``cim.alloc``, ``cim.select_half``: buffers and ping-pong halves.
 * ``cim.dma``: copy a tile between two levels, optionally multicast; with
   ``shifts`` each core receives its own window of a shared source, and the
-  network reads the union of the windows once.
+  network reads the union of the windows once. The converse is a gather: the
+  per-core tiles of ``cores [...]`` go to their windows (``shifts``) of a shared
+  destination in one transfer, the union on the shared port.
 * ``cim.load_weights``: memory mode, write a weight tile into the macro.
 * ``cim.mvm``: compute mode, bit-serial MVM of an input vector with the macro.
 * SIMD: ``cim.simd`` (elementwise functions, psum accumulation, fill), ``cim.pool``,
@@ -132,8 +134,9 @@ stream becomes a flat list of instructions with concrete offsets and halves.
 Buffers are numbered: ``a<i>`` is program argument ``i``, ``b<j>`` the ``j``-th
 ``cim.alloc``; ``b<j>.h<k>`` is half ``k`` of a ping-pong buffer. Every
 ``cim.program`` of the module is emitted, in module order; within a program the
-streams follow the program body (normally ``global``, then ``core0``, ``core1``,
-...), each stream complete before the next.
+streams follow the program body (normally ``global``, ``global1``, ... for the
+controller queues, then ``core0``, ``core1``, ...), each stream complete before
+the next.
 
 * asm: per program a header ``.program @<name> arch="<arch>" cores=<n>
   shared=<l>,.. per_core=<l>,.. macro=<l>`` and one ``.buffer <id> <space>
@@ -144,7 +147,9 @@ streams follow the program body (normally ``global``, then ``core0``, ``core1``,
   ``buf[offsets][sizes]`` plus ``[strides]`` when not all 1; operands are
   ``src -> dst`` (DMA, LDW), ``input, weights -> output`` (MVM), ``in0, in1 -> out``
   (SIMD classes; ``-> out`` for ``fill``) and the tile (SEND, RECV); attributes
-  are ``key=value``::
+  are ``key=value``. After the buffers, one ``.queue <stream> id=<q>
+  priority=<p>`` line per ``cim.global`` stream, in program order (the
+  controller queue and its port priority)::
 
       core0: DMA b1.h0[0,0][16,8] -> b2[0,0][16,8]            ; conv1
       core0: LDW b2[0,0][16,8] -> b3[0,0][16,8]               ; conv1
@@ -152,13 +157,18 @@ streams follow the program body (normally ``global``, then ``core0``, ``core1``,
       global: DMA a0[0,0][1,16] -> b4[0][16] cores=0,1
       global: DMA b0[0,0][1,8] -> b4[0][8] cores=0,1 shifts=[0,0][0,4]
       global: DMA a0[0,-1][4,4] -> b1[0,0][4,4] zero_pad=1
+      global1: DMA b6[0][4] -> a2[0,0][1,4] cores=0,1 shifts=[0,0][0,4]
       core1: SIMD.relu b5[0][8] -> b6[0][8]
       core1: SIMD.clip b6[0][8] -> b6[0][8] min=0.0 max=6.0
       core1: SEND b6[0][4] peer=0 tag=2
       core1: BARRIER id=0
+      core1: BARRIER id=3 on=b6,b1
 
   Opcodes and attributes: ``DMA`` (``cores=c,..``, ``shifts=[d,..][d,..]`` one
-  bracket per core, ``zero_pad=1``, each only when present), ``LDW`` (``cores``,
+  bracket per core, ``zero_pad=1``, each only when present; a multicast when the
+  destination is per-core, a gather when the source is: ``shifts`` moves the
+  shared-side tile, the source's of a multicast, the destination's of a
+  gather), ``LDW`` (``cores``,
   ``shifts`` when a broadcast from ``global``), ``MVM``
   (``ib`` = input_bits, ``bpc`` = bits_per_cycle, ``acc=0|1``, ``zero_pad=1``),
   ``SIMD.<fn>``
@@ -166,28 +176,32 @@ streams follow the program body (normally ``global``, then ``core0``, ``core1``,
   (``kernel``, ``stride``, ``dilation``, ``pad``, ``count_include_pad=0|1``),
   ``REDUCE.<kind>`` (``axes``), ``SOFTMAX`` (``axis``), ``LAYERNORM`` (``axis``,
   ``epsilon``), ``REQUANT`` (``scale``, ``zero_point``), ``SEND`` and ``RECV``
-  (``peer``, ``tag``), ``BARRIER`` (``id``; the buffers a barrier protects are
-  not encoded, so a consumer of the encoding runs it as a full barrier, which is
-  always correct). Lists are comma-separated, floats print as Python's ``repr``.
+  (``peer``, ``tag``), ``BARRIER`` (``id``, and ``on=<buf>,..`` the buffer ids
+  it protects, both halves of a ping-pong buffer, when it names any; without
+  ``on`` it is a full barrier. A consumer may run every barrier as a full one,
+  which is always correct). Lists are comma-separated, floats print as
+  Python's ``repr``.
 * json: a list with one object per program, ``{"program", "arch", "cores",
   "levels": {"shared", "per_core", "macro"}, "buffers": [{"id", "space", "shape",
-  "dtype", "halves", "bits"}], "streams": {"global": [...], "core0": [...], ...}}``
-  (the arguments are buffers ``a<i>`` too, in the off-chip space, with their
-  ``arg_bits``). Every instruction is an object ``{"op", "stream", "node",
+  "dtype", "halves", "bits"}], "queues": [{"stream", "id", "priority"}],
+  "streams": {"global": [...], "global1": [...], "core0": [...], ...}}`` (the
+  arguments are buffers ``a<i>`` too, in the off-chip space, with their
+  ``arg_bits``; ``queues`` has one entry per ``cim.global`` stream, in program
+  order). Every instruction is an object ``{"op", "stream", "node",
   <operands>, <attributes>}`` on a line of its own, ``op`` being the op name
   without ``cim.``. A tile operand is ``{"buf", "half", "offsets", "sizes",
   "strides"}`` (``half`` is null for a single buffer). Operand keys: ``src``,
   ``dst`` (dma); ``src``, ``macro`` (load_weights, with ``cores`` and ``shifts``
   as for dma); ``input``, ``weights``,
   ``output`` (mvm); ``inputs`` (a list) and ``output`` (the SIMD classes); ``tile``
-  (send, recv). Attribute keys are the op's property names, always present (null
-  when absent), e.g. ``{"op": "dma", "src": tile, "dst": tile, "cores": [0, 1],
+  (send, recv). Attribute keys are the op's property names (and ``on``, a
+  barrier's protected buffers), always present (null when absent), e.g. ``{"op": "dma", "src": tile, "dst": tile, "cores": [0, 1],
   "shifts": [[0, 0], [0, 4]], "zero_pad": false}``, ``{"op": "mvm", "input":
   tile, "weights": tile, "output": tile, "input_bits": 8, "bits_per_cycle": 1,
   "acc": true, "zero_pad": false}``, ``{"op": "simd", "inputs": [tile], "output": tile, "fn":
   "clip", "min": 0.0, "max": 6.0, "approximate": null, "value": null}``,
   ``{"op": "send", "tile": tile, "peer": 1, "tag": 0}``, ``{"op": "barrier",
-  "id": 0}``.
+  "id": 0, "on": ["b6", "b1"]}`` (``"on": null`` for a full barrier).
 * asm-loops, json-loops: the *structured* encoding keeps each stream's loops and
   branches instead of unrolling them (as the hardware loops and address generators
   of a CIM ISA would), so its size follows the program text, not the number of
@@ -1525,6 +1539,19 @@ def _core_shifts(cores: DenseArrayBase | None, shifts: DenseArrayBase | None):
     return [flat[k * rank : (k + 1) * rank] for k in range(n)]
 
 
+def windows_disjoint(
+    a: Sequence[int], b: Sequence[int], sizes: Sequence[int], strides: Sequence[int]
+) -> bool:
+    """Whether one tile moved by the offset deltas ``a`` and by ``b`` covers
+    disjoint elements: iff in some dim the difference is not a multiple of the
+    stride or exceeds the tile's span (per dim the positions are ``delta + k *
+    stride``; a tile is the product of its dims)."""
+    return any(
+        (db - da) % step or abs(db - da) > (size - 1) * step
+        for da, db, size, step in zip(a, b, sizes, strides, strict=True)
+    )
+
+
 def _print_multicast(printer: Printer, op: DmaOp | LoadWeightsOp) -> None:
     """`` cores [..] shifts [[..], ..]`` when present."""
     if op.cores is not None:
@@ -1557,14 +1584,29 @@ class DmaOp(TileOp):
     elements correspond in row-major order. With ``zero_pad``, source elements
     outside the source buffer (negative or too large indices, e.g. a conv halo)
     read as zero. In a core stream the per-core buffers are the core's own. In the
-    ``cim.global`` stream a per-core destination needs ``cores [...]``: the tile is
-    multicast to each listed core's instance over the distribution network; a
-    per-core source needs exactly one core (gather).
+    ``cim.global`` stream a per-core buffer needs ``cores [...]``, the cores whose
+    instances it addresses:
+
+    * a per-core destination: a *multicast*, the (shared) source tile is sent to
+      each listed core's instance over the distribution network; with ``shifts``
+      core ``cores[k]`` receives the source tile moved by ``shifts[k]``, and the
+      network reads the union of the windows once;
+    * a per-core source: a *gather*, each listed core's instance of the source
+      tile is written to the (shared) destination tile moved by ``shifts[k]``
+      (no ``shifts``: one core, its tile goes to the destination tile as
+      written). The windows must be disjoint. The cores' buffers are read in
+      parallel and the shared port carries the union in one transfer, e.g. the
+      per-core output tiles of one step written back to the global buffer.
+
+    So ``shifts`` always moves the tile on the shared side, one delta per dim of
+    that tile and core.
 
     ```
     cim.dma "conv1" %x[0, %c, 0, 0] [1, 16, 4, 4] -> %lb[0, 0] [16, 16]
         : memref<1x64x8x8xi8, "DRAM"> -> memref<16x16xi8, "LB">
     cim.dma %gb -> %ib cores [0, 1] : memref<16xi8, "GB"> -> memref<16xi8, "IReg">
+    cim.dma %ob -> %gb[0, 0] [1, 8] cores [0, 1] shifts [[0, 0], [0, 8]]
+        : memref<8xi8, "OBuf"> -> memref<2x16xi8, "GB">
     ```
     """
 
@@ -1580,9 +1622,11 @@ class DmaOp(TileOp):
     cores = opt_prop_def(DenseArrayBase[I64])
     """``cim.global`` only: the cores whose per-core instance is addressed."""
     shifts = opt_prop_def(DenseArrayBase[I64])
-    """Multicast with per-core windows: core ``cores[k]`` receives the source tile
-    moved by ``shifts[k]`` (one offset delta per source dim, flattened core-major).
-    The distribution network reads the union of the windows once."""
+    """Per-core windows of the shared-side tile (flattened core-major, one offset
+    delta per dim of that tile): a multicast sends core ``cores[k]`` the source
+    tile moved by ``shifts[k]`` (the network reads the union of the windows
+    once); a gather writes core ``cores[k]``'s source tile to the destination
+    tile moved by ``shifts[k]``."""
     zero_pad = opt_prop_def(UnitAttr)
     """Source reads outside the source buffer yield zero."""
 
@@ -1624,7 +1668,9 @@ class DmaOp(TileOp):
         return None if self.cores is None else _ints(self.cores)
 
     def core_shifts(self) -> list[tuple[int, ...]] | None:
-        """Per-core source offset deltas, one tuple per entry of ``cores``."""
+        """Per-core offset deltas of the shared-side tile (the source of a
+        multicast, the destination of a gather), one tuple per entry of
+        ``cores``."""
         return _core_shifts(self.cores, self.shifts)
 
     def verify_(self) -> None:
@@ -1648,7 +1694,7 @@ class DmaOp(TileOp):
                     "cores [...] is only allowed in cim.global; a core addresses its "
                     "own per-core buffers"
                 )
-            self._verify_shifts(src, False)
+            self._verify_shifts(src, None)
             return
         if hier is None:
             return
@@ -1661,7 +1707,7 @@ class DmaOp(TileOp):
         if not (src_pc or dst_pc):
             if cores is not None:
                 self._fail("cores [...] needs a per-core source or destination")
-            self._verify_shifts(src, False)
+            self._verify_shifts(src, None)
             return
         if not cores:
             self._fail(
@@ -1671,40 +1717,61 @@ class DmaOp(TileOp):
             self._fail(
                 f"cores {_fmt(cores)} must be distinct core ids in [0, {hier.cores})"
             )
-        if src_pc and len(cores) != 1:
+        if not src_pc:
+            self._verify_shifts(src, "source")
+            return
+        if len(cores) > 1 and self.shifts is None:
             self._fail(
-                f"a per-core source is read from exactly one core, got cores "
-                f"{_fmt(cores)}"
+                f"a gather from cores {_fmt(cores)} needs shifts [...]: each core's "
+                "tile goes to its own destination window"
             )
-        self._verify_shifts(src, dst_pc and not src_pc)
+        self._verify_shifts(dst, "destination")
+        self._verify_disjoint(dst)
 
-    def _verify_shifts(self, src: Tile, allowed: bool) -> None:
+    def _verify_shifts(self, tile: Tile, side: str | None) -> None:
+        """``shifts`` of the shared-side ``tile`` (``side``: which one, ``None``
+        when the op is neither a multicast nor a gather)."""
         if self.shifts is None:
             return
-        if not allowed or self.cores is None:
+        if side is None or self.cores is None:
             self._fail(
-                "shifts [...] needs a multicast: cim.global, a shared source and a "
-                "per-core destination with cores [...]"
+                "shifts [...] needs a multicast or a gather: cim.global, cores [...] "
+                "and one per-core side"
             )
         flat, n = _ints(self.shifts), len(_ints(self.cores))
-        if len(flat) != n * len(src.sizes):
+        if len(flat) != n * len(tile.sizes):
             self._fail(
-                f"shifts has {len(flat)} entries; expected one delta per source dim "
-                f"({len(src.sizes)}) for each of the {n} cores"
+                f"shifts has {len(flat)} entries; expected one delta per {side} dim "
+                f"({len(tile.sizes)}) for each of the {n} cores"
             )
-        if self.zero_pad is not None or not all(
-            isinstance(o, int) for o in src.offsets
-        ):
+        if side == "source" and self.zero_pad is not None:
+            return
+        if not all(isinstance(o, int) for o in tile.offsets):
             return
         for row in self.core_shifts() or []:
             for d, (o, sh, size, step, extent) in enumerate(
-                zip(src.offsets, row, src.sizes, src.strides, src.shape, strict=True)
+                zip(
+                    tile.offsets, row, tile.sizes, tile.strides, tile.shape, strict=True
+                )
             ):
                 lo = o + sh  # pyright: ignore[reportOperatorIssue]
                 if lo < 0 or lo + (size - 1) * step + 1 > extent:
                     self._fail(
-                        f"source window shifted by {_fmt(row)} leaves the buffer in "
+                        f"{side} window shifted by {_fmt(row)} leaves the buffer in "
                         f"dim {d} (extent {extent})"
+                    )
+
+    def _verify_disjoint(self, dst: Tile) -> None:
+        """A gather's destination windows do not overlap."""
+        rows = self.core_shifts() or []
+        cores = self.core_set or ()
+        for a in range(len(rows)):
+            for b in range(a + 1, len(rows)):
+                if not windows_disjoint(rows[a], rows[b], dst.sizes, dst.strides):
+                    self._fail(
+                        f"the destination windows of cores {cores[a]} (shifted by "
+                        f"{_fmt(rows[a])}) and {cores[b]} (shifted by "
+                        f"{_fmt(rows[b])}) overlap"
                     )
 
     def print(self, printer: Printer) -> None:

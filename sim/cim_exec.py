@@ -24,7 +24,10 @@ robin, until all have finished:
 Numerics (per the ``cim`` docstrings):
 
 * DMA: elements correspond in row-major order (tiles may differ in rank);
-  ``zero_pad`` reads 0 outside the source buffer; values are converted to the
+  ``zero_pad`` reads 0 outside the source buffer; a multicast writes each listed
+  core's instance (its window of the source with ``shifts``), a gather writes
+  each listed core's tile to its window of the destination (core order; the
+  verifier makes the windows disjoint); values are converted to the
   destination dtype by numpy assignment. Storage widths (``bits``) are not
   emulated: they count traffic, the element type is what is computed with.
 * MVM: ``y = (acc ? y : 0) + x @ M``. Integer data is exact modulo the output
@@ -407,8 +410,13 @@ class CimMachine:
             src, dst = ins.tiles
             if core is not None or cores is None:
                 self._write(dst, core, read(src, core))
-            elif per_core[src.buf]:  # gather from one core
-                self._write(dst, None, read(src, cores[0]))
+            elif per_core[src.buf]:  # gather: each core's tile to its window
+                if shifts is None:
+                    self._write(dst, None, read(src, cores[0]))
+                    return
+                for c, delta in zip(cores, shifts, strict=True):
+                    offs = tuple(o + d for o, d in zip(dst.offsets, delta, strict=True))
+                    self._write(dst._replace(offsets=offs), None, read(src, c))
             elif shifts is None:  # multicast
                 data = read(src, None)
                 for c in cores:

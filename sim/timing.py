@@ -33,7 +33,10 @@ buffer's storage bits per element:
   two (the one closer to the off-chip level: the shared side of a shared <->
   per-core transfer, the outer per-core level of the core for per-core <->
   per-core). A multicast (``cores [...]``, with or without ``shifts``) is one
-  transfer.
+  transfer. So is a gather (a per-core source, ``cores [...]`` with ``shifts``):
+  the listed cores' tiles are read in parallel, each core's port streaming its
+  own ``n_src`` elements, and the shared side carries the union, ``k x n_src``
+  elements for ``k`` cores, in the first term.
 * ``cim.load_weights``: ``ceil(bits / min(bw(src), bw(macro)))`` cycles with
   ``bits`` the source tile's, holding the source level's port (and the mode).
 * ``cim.mvm``: ``ceil(input_bits / bits_per_cycle)`` cycles (`MvmOp.cycles`) on
@@ -655,14 +658,14 @@ class _Builder:
         if isinstance(op, DmaOp):
             src, _dst = tiles
             cores = op.core_set
-            shifts = op.core_shifts()
+            gather = core is None and cores is not None and bufs[0].per_core
+            shifts = None if gather else op.core_shifts()
             n_src = source_positions(
                 tuple(src.sizes),
                 tuple(src.strides),
                 tuple(map(tuple, shifts)) if shifts is not None else None,
                 tuple(src.shape),
             )
-            read_bits = nbits(0, n_src)
             s_lvl, d_lvl = lvl(0), lvl(1)
             if core is not None or cores is None:
                 src_cores: list[int | None] = [core]
@@ -671,14 +674,19 @@ class _Builder:
                 src_cores = list(cores) if bufs[0].per_core else [None]
                 dst_cores = list(cores) if bufs[1].per_core else [None]
             copies = len(dst_cores) if core is None and bufs[1].per_core else 1
+            # a gather reads every core's tile (in parallel, each on its own
+            # port) and moves the union through the shared side
+            reads = len(src_cores) if gather else 1
+            read_bits = reads * nbits(0, n_src)
             outer, inner = sorted((s_lvl, d_lvl), key=lambda lv: lvl_index[lv])
             port_core = core
             if core is None and self.hier.is_per_core(outer):
                 port_core = (src_cores if outer == s_lvl else dst_cores)[0]
             res = (self.port(outer, port_core, si),)
             o = 0 if outer == s_lvl else 1
+            union = reads if self.hier.is_per_core(inner) else 1
             cycles = max(
-                dur(nbits(o, n_src), min(self.bw(s_lvl), self.bw(d_lvl))),
+                dur(union * nbits(o, n_src), min(self.bw(s_lvl), self.bw(d_lvl))),
                 dur(nbits(1 - o, n_src), self.bw(inner)),
             )
             return _Template(
@@ -692,8 +700,8 @@ class _Builder:
                 None,
                 None,
                 -1,
-                ((s_lvl, READ, read_bits), (d_lvl, WRITE, copies * nbits(1))),
-                ((s_lvl, 1, 0), (d_lvl, 0, copies)),
+                ((s_lvl, READ, read_bits), (d_lvl, WRITE, reads * copies * nbits(1))),
+                ((s_lvl, reads, 0), (d_lvl, 0, reads * copies)),
             )
         if isinstance(op, LoadWeightsOp):
             s_lvl, m_lvl = lvl(0), lvl(1)

@@ -13,7 +13,10 @@ analytical model, so they must stay exact:
   charged the same wherever it sits (the analytical model's tile sizes: a halo
   window is clamped to the input extent, never to what is in bounds). It writes
   ``n x width(dst)`` bits to the destination level in each destination core (a
-  multicast to 4 cores writes 4 tiles).
+  multicast to 4 cores writes 4 tiles). A gather (``cim.global``, per-core
+  source, ``cores [...]``) reads the source tile (counted as above, without
+  ``shifts``) in each listed core and writes one destination tile per core (its
+  windows are disjoint).
 * ``cim.load_weights`` reads the source tile from its level (a broadcast from
   ``cim.global``: the windows of all its cores, counted as for a DMA) and writes
   the macro tile to the macro level of each receiving core.
@@ -196,7 +199,8 @@ def _op_cost(trace: ProgramTrace, stream: StreamTrace, k: int) -> _OpCost:
     if isinstance(op, DmaOp):
         src = tiles[0]
         cores = op.core_set
-        shifts = op.core_shifts()
+        gather = stream.core is None and cores is not None and bufs[0].per_core
+        shifts = None if gather else op.core_shifts()
         n_src = source_positions(
             tuple(src.sizes),
             tuple(src.strides),
@@ -204,10 +208,11 @@ def _op_cost(trace: ProgramTrace, stream: StreamTrace, k: int) -> _OpCost:
             tuple(src.shape),
         )
         copies = 1
-        if stream.core is None and cores is not None and bufs[1].per_core:
+        if stream.core is None and cores is not None:
             copies = len(cores)
+        reads = copies * bits(0, n_src) if gather else bits(0, n_src)
         return _OpCost(
-            ((lvl(0), READ, bits(0, n_src)), (lvl(1), WRITE, copies * bits(1))),
+            ((lvl(0), READ, reads), (lvl(1), WRITE, copies * bits(1))),
             "dmas",
         )
     if isinstance(op, LoadWeightsOp):

@@ -6,12 +6,14 @@ loops unrolled, offsets and halves evaluated) and written per stream, in the
 program order of the module and the body order of each program's streams, in the
 format of the "Encoding" section of the ``cim`` dialect docstring:
 
-* asm: a ``.program`` line and one ``.buffer`` line per buffer, then one line per
-  instruction ``<stream>: <OPCODE> <operands> <attributes>``, padded to column 56
-  and followed by ``; <node>`` when the op has a node; programs are separated by a
-  blank line.
-* json: a list with one object per program; every instruction object is on a line
-  of its own.
+* asm: a ``.program`` line, one ``.buffer`` line per buffer and one ``.queue``
+  line per controller queue (``cim.global`` stream: its queue id and port
+  priority), then one line per instruction ``<stream>: <OPCODE> <operands>
+  <attributes>``, padded to column 56 and followed by ``; <node>`` when the op has
+  a node; programs are separated by a blank line. A barrier lists the buffers it
+  protects (``on=b3,b5``); a DMA with a per-core source and ``cores`` is a gather.
+* json: a list with one object per program (with ``buffers`` and ``queues``);
+  every instruction object is on a line of its own.
 
 Structured formats (``asm-loops``, ``json-loops``): the IR of each stream is
 walked once instead of traced, so the output is proportional to the program text,
@@ -189,11 +191,14 @@ def _node(op: Operation) -> str | None:
     return node.data if isinstance(node, StringAttr) else None
 
 
-def _describe(op: Operation) -> tuple[str, str, list[str], dict[str, Any]]:
+def _describe(
+    op: Operation, ids: Mapping[SSAValue, str]
+) -> tuple[str, str, list[str], dict[str, Any]]:
     """``(json op name, asm opcode, json tile keys, properties)`` of an op.
 
     The tile keys name the op's tiles in order; ``inputs`` collects a variadic
-    list (SIMD inputs).
+    list (SIMD inputs). ``ids`` maps the program's buffers to their ids (a
+    barrier's protected buffers).
     """
     if isinstance(op, DmaOp):
         return (
@@ -294,7 +299,8 @@ def _describe(op: Operation) -> tuple[str, str, list[str], dict[str, Any]]:
             {"peer": op.peer.value.data, "tag": op.tag.value.data},
         )
     if isinstance(op, BarrierOp):
-        return "barrier", "BARRIER", [], {"id": op.id.value.data}
+        on = [ids[v] for v in op.buffers] if op.buffers else None
+        return "barrier", "BARRIER", [], {"id": op.id.value.data, "on": on}
     raise MiredoError(f"cannot emit '{op.name}'")
 
 
@@ -370,11 +376,15 @@ AsmFormatter = Callable[[Instr], str]
 
 
 def _asm_formatter(
-    op: Operation, tile: Callable[[Any], str] = asm_tile, indent: str = ""
+    op: Operation,
+    ids: Mapping[SSAValue, str],
+    tile: Callable[[Any], str] = asm_tile,
+    indent: str = "",
 ) -> AsmFormatter:
-    """The asm line of a (dynamic) instruction of ``op``; ``tile`` formats a tile
-    operand and ``indent`` goes between ``<stream>: `` and the opcode."""
-    _, opcode, keys, props = _describe(op)
+    """The asm line of a (dynamic) instruction of ``op``; ``ids`` maps buffers to
+    their ids, ``tile`` formats a tile operand and ``indent`` goes between
+    ``<stream>: `` and the opcode."""
+    _, opcode, keys, props = _describe(op, ids)
     attrs = _asm_attrs(op, props)
     attrs = f" {attrs}" if attrs else ""
     node = _node(op)
@@ -419,18 +429,36 @@ def _asm_header(p: ProgramOp, buffers: dict[str, Buffer]) -> list[str]:
             f".buffer {b.id} {b.space} {shape}x{_fmt_type(b.element_type)} "
             f"halves={b.halves} bits={b.bits}"
         )
+    for q in _queues(p):
+        lines.append(f".queue {q['stream']} id={q['id']} priority={q['priority']}")
     return lines
+
+
+def _queues(p: ProgramOp) -> list[dict[str, Any]]:
+    """The controller queues (``cim.global`` streams) of a program, in body order:
+    stream name, queue id and port priority."""
+    return [
+        {"stream": stream_name(s), "id": s.queue_id, "priority": s.priority_level}
+        for s in p.body.block.ops
+        if isinstance(s, GlobalOp)
+    ]
+
+
+def _buffer_ids(buffers: Mapping[str, Buffer]) -> dict[SSAValue, str]:
+    """Buffer value -> id (``a<i>``, ``b<j>``)."""
+    return {b.value: b.id for b in buffers.values()}
 
 
 def emit_asm_program(trace: ProgramTrace, out: IO[str]) -> int:
     """Write one program as asm; returns the number of instructions."""
     out.write("\n".join(_asm_header(trace.program, trace.buffers)) + "\n")
     formatters: dict[Operation, AsmFormatter] = {}
+    ids = _buffer_ids(trace.buffers)
     count = 0
     write = out.write
     for stream in trace.streams:
         for op in stream.ops:
-            formatters[op] = _asm_formatter(op)
+            formatters[op] = _asm_formatter(op, ids)
         batch: list[str] = []
         for ins in stream:
             batch.append(formatters[ins.op](ins))
@@ -464,9 +492,12 @@ def json_tile(t: TileRef) -> str:
 
 
 def _json_formatter(
-    op: Operation, stream: str, tile: Callable[[Any], str] = json_tile
+    op: Operation,
+    stream: str,
+    ids: Mapping[SSAValue, str],
+    tile: Callable[[Any], str] = json_tile,
 ) -> Callable[[Instr], str]:
-    name, _, keys, props = _describe(op)
+    name, _, keys, props = _describe(op, ids)
     head = f'{{"op": "{name}", "stream": "{stream}", "node": {json.dumps(_node(op))}'
     tail = "".join(f", {json.dumps(k)}: {json.dumps(v)}" for k, v in props.items())
     tail += "}"
@@ -516,17 +547,22 @@ def _json_head(p: ProgramOp, buffers: dict[str, Buffer], out: IO[str]) -> None:
     write = out.write
     write(json.dumps(head)[:-1] + ',\n "buffers": [\n')
     write(",\n".join("  " + json.dumps(_json_buffer(b)) for b in buffers.values()))
-    write('\n ],\n "streams": {')
+    write('\n ],\n "queues": [')
+    queues = _queues(p)
+    if queues:
+        write("\n" + ",\n".join("  " + json.dumps(q) for q in queues) + "\n ")
+    write('],\n "streams": {')
 
 
 def emit_json_program(trace: ProgramTrace, out: IO[str]) -> int:
     """Write one program as a JSON object; returns the number of instructions."""
     _json_head(trace.program, trace.buffers, out)
+    ids = _buffer_ids(trace.buffers)
     write = out.write
     count = 0
     for i, stream in enumerate(trace.streams):
         write(("," if i else "") + f'\n  "{stream.name}": [')
-        formatters = {op: _json_formatter(op, stream.name) for op in stream.ops}
+        formatters = {op: _json_formatter(op, stream.name, ids) for op in stream.ops}
         first = True
         batch: list[str] = []
         for ins in stream:
@@ -1194,6 +1230,8 @@ class StructuredStream:
     name: str
     nodes: list[_SNode]
     names: dict[int, str]
+    ids: dict[SSAValue, str]
+    """Buffer value -> id."""
 
 
 def structure_program(
@@ -1201,12 +1239,13 @@ def structure_program(
 ) -> tuple[dict[str, Buffer], list[StructuredStream]]:
     """The buffers and the structured streams of ``program``."""
     buffers = program_buffers(program)
+    ids = _buffer_ids(buffers)
     streams: list[StructuredStream] = []
     for s in program.body.block.ops:
         if isinstance(s, GlobalOp | CoreOp):
             w = _StreamWalker(program, s, buffers)
             nodes = w.block(s.body.block.ops if s.body.blocks else [])
-            streams.append(StructuredStream(w.name, nodes, _counter_names(nodes)))
+            streams.append(StructuredStream(w.name, nodes, _counter_names(nodes), ids))
     return buffers, streams
 
 
@@ -1239,7 +1278,7 @@ def _asm_loops_lines(s: StructuredStream) -> Iterator[tuple[bool, str]]:
         pad = f"{s.name}: {INDENT * depth}"
         for n in nodes:
             if isinstance(n, _SInstr):
-                fmt = _asm_formatter(n.op, tile, INDENT * depth)
+                fmt = _asm_formatter(n.op, s.ids, tile, INDENT * depth)
                 yield True, fmt(Instr(n.op, s.name, n.tiles))  # pyright: ignore
             elif isinstance(n, _SLoop):
                 var = names[n.var]
@@ -1287,7 +1326,7 @@ def _json_loops_lines(s: StructuredStream) -> Iterator[tuple[bool, str]]:
         pad = INDENT * depth
         for n in nodes:
             if isinstance(n, _SInstr):
-                fmt = _json_formatter(n.op, s.name, tile)
+                fmt = _json_formatter(n.op, s.name, s.ids, tile)
                 yield True, pad + fmt(Instr(n.op, s.name, n.tiles))  # pyright: ignore
             elif isinstance(n, _SLoop):
                 var = names[n.var]

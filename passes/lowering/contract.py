@@ -15,8 +15,10 @@ The program follows the dataflow attribute exactly (see
   back at its end; a partial-sum tile is read back from its parent on every
   visit but the first, which starts from zero (``cim.simd fill``);
 * transfers from a shared level into per-core buffers are issued by
-  ``cim.global`` as one multicast with per-core windows (``shifts``); per-core
-  output tiles are gathered one core at a time;
+  ``cim.global`` as one multicast with per-core windows (``shifts``), and the
+  write-back of per-core output tiles to a shared level as one gather (each
+  core's tile to its window of the parent's tile, ``shifts`` on the
+  destination), one transfer on the shared port as the model prices it;
 * weights reach the macro through ``cim.load_weights``, one ``rows x cols`` block
   per combination of the weight loops kept in the macro, placed on a grid of
   blocks; each innermost iteration is one ``cim.mvm`` per core;
@@ -52,6 +54,7 @@ from miredo.passes.lowering.tiles import (
     Digit,
     Expr,
     Layout,
+    Piece,
     Radix,
     TensorAxis,
     build_radix,
@@ -338,6 +341,18 @@ def _elt(value: SSAValue) -> Attribute:
     t = value.type
     assert isinstance(t, MemRefType)
     return t.element_type
+
+
+def _disjoint(shifts: list[list[int]] | None, piece: Piece) -> bool:
+    """Whether a piece's tile moved by each of ``shifts`` gives pairwise disjoint
+    windows (what a gather ``cim.dma`` needs)."""
+    if shifts is None:
+        return False
+    return all(
+        cim.windows_disjoint(a, b, piece.sizes, piece.strides)
+        for i, a in enumerate(shifts)
+        for b in shifts[i + 1 :]
+    )
 
 
 @dataclass
@@ -669,9 +684,21 @@ class _Emitter:
                     )
                 )
                 continue
-            for c in range(low.n_cores):
-                if c in self.member_of:
-                    continue  # its partial sums went to its group's root
+            # a group member's partial sums went to its group's root
+            cores = [c for c in range(low.n_cores) if c not in self.member_of]
+            base, shifts = self._windows(piece.offsets, cores)
+            if len(cores) > 1 and _disjoint(shifts, piece):
+                b.add(
+                    cim.DmaOp(
+                        src_tile,
+                        self._tile(b, dst_v, base, piece),
+                        cores=cores,
+                        shifts=shifts,
+                        node=self.node,
+                    )
+                )
+                continue
+            for c in cores:
                 digits = low.radix.core_digits(c)
                 offs = tuple(o.bind_core(digits) for o in piece.offsets)
                 b.add(

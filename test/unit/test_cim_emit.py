@@ -40,6 +40,10 @@ cim.program "net" @small(%x: memref<2x8xi8, "DRAM">, %w: memref<8x4xi8, "DRAM">,
     cim.dma %x[0, -1] [1, 4] [1, 2] -> %g[1, 0] [1, 4] zero_pad : memref<2x8xi8, "DRAM"> -> memref<2x8xi8, "GB">
     cim.barrier 0
   }}
+  cim.global queue 1 priority 3 {{
+    cim.barrier 1 on %q, %ib : memref<4xi8, "LB">, !cim.pingpong<memref<8xi8, "IReg">>
+    cim.dma %q[0] [2] -> %y[0, 0] [1, 2] cores [0, 1] shifts [[0, 0], [1, 2]] : memref<4xi8, "LB"> -> memref<2x4xi8, "DRAM">
+  }}
   cim.core 0 {{
     %c0 = arith.constant 0 : index
     %c1 = arith.constant 1 : index
@@ -53,6 +57,7 @@ cim.program "net" @small(%x: memref<2x8xi8, "DRAM">, %w: memref<8x4xi8, "DRAM">,
     cim.simd relu ins(%acc) outs(%acc) : memref<4xi32, "OReg"> -> memref<4xi32, "OReg">
     cim.requant "fc" scale 0.5 zero_point -2 ins(%acc) outs(%q) : memref<4xi32, "OReg"> -> memref<4xi8, "LB">
     cim.send %q[0] [2] to 1 tag 3 : memref<4xi8, "LB">
+    cim.barrier 1 on %q, %ib : memref<4xi8, "LB">, !cim.pingpong<memref<8xi8, "IReg">>
   }}
   cim.core 1 {{
     cim.barrier 0
@@ -92,11 +97,15 @@ SMALL_ASM = """\
 .buffer b3 Macro 8x4xi8 halves=1 bits=8
 .buffer b4 OReg 4xi32 halves=1 bits=24
 .buffer b5 LB 4xi8 halves=1 bits=8
+.queue global id=0 priority=0
+.queue global1 id=1 priority=3
 global: DMA a0[0,0][2,8] -> b0[0,0][2,8]                ; fc
 global: DMA a1[0,0][8,4] -> b2[0,0][8,4] cores=0,1
 global: DMA b0[0,0][1,7] -> b1.h0[0][7] cores=0,1 shifts=[0,0][1,1]
 global: DMA a0[0,-1][1,4][1,2] -> b0[1,0][1,4] zero_pad=1
 global: BARRIER id=0
+global1: BARRIER id=1 on=b5,b1
+global1: DMA b5[0][2] -> a2[0,0][1,2] cores=0,1 shifts=[0,0][1,2]
 core0: BARRIER id=0
 core0: LDW b2[0,0][8,4] -> b3[0,0][8,4]                 ; fc
 core0: MVM b1.h0[0][8], b3[0,0][8,4] -> b4[0][4] ib=8 bpc=2 acc=1 ; fc
@@ -104,6 +113,7 @@ core0: MVM b1.h1[0][8], b3[0,0][8,4] -> b4[0][4] ib=8 bpc=2 acc=1 ; fc
 core0: SIMD.relu b4[0][4] -> b4[0][4]
 core0: REQUANT b4[0][4] -> b5[0][4] scale=0.5 zero_point=-2 ; fc
 core0: SEND b5[0][2] peer=1 tag=3
+core0: BARRIER id=1 on=b5,b1
 core1: BARRIER id=0
 core1: RECV b5[2][2] peer=0 tag=3
 core1: DMA b5[0][4] -> a2[1,0][1,4]
@@ -172,9 +182,13 @@ def test_json_small_program() -> None:
         "bits": 4,
     }
     assert prog["buffers"][4]["halves"] == 2 and prog["buffers"][7]["bits"] == 24
+    assert prog["queues"] == [
+        {"stream": "global", "id": 0, "priority": 0},
+        {"stream": "global1", "id": 1, "priority": 3},
+    ]
     streams = prog["streams"]
-    assert list(streams) == ["global", "core0", "core1"]
-    assert [len(s) for s in streams.values()] == [5, 7, 3]
+    assert list(streams) == ["global", "global1", "core0", "core1"]
+    assert [len(s) for s in streams.values()] == [5, 2, 8, 3]
     shifted = streams["global"][2]
     assert shifted == {
         "op": "dma",
@@ -187,6 +201,20 @@ def test_json_small_program() -> None:
         "shifts": [[0, 0], [1, 1]],
         "zero_pad": False,
     }  # fmt: skip
+    # a gather: each core's tile to its window of the shared destination
+    assert streams["global1"][1] == {
+        "op": "dma",
+        "stream": "global1",
+        "node": None,
+        "src": {"buf": "b5", "half": None, "offsets": [0], "sizes": [2],
+                "strides": [1]},
+        "dst": {"buf": "a2", "half": None, "offsets": [0, 0], "sizes": [1, 2],
+                "strides": [1, 1]},
+        "cores": [0, 1],
+        "shifts": [[0, 0], [1, 2]],
+        "zero_pad": False,
+    }  # fmt: skip
+    assert streams["global1"][0]["on"] == ["b5", "b1"]
     assert streams["global"][3]["src"]["strides"] == [1, 2]
     assert streams["global"][3]["zero_pad"] is True
     mvms = [i for i in streams["core0"] if i["op"] == "mvm"]
@@ -198,6 +226,13 @@ def test_json_small_program() -> None:
         *("input_bits", "bits_per_cycle", "acc", "zero_pad"),
     }
     assert streams["core0"][-1] == {
+        "op": "barrier",
+        "stream": "core0",
+        "node": None,
+        "id": 1,
+        "on": ["b5", "b1"],
+    }
+    assert streams["core0"][-2] == {
         "op": "send",
         "stream": "core0",
         "node": None,
@@ -216,6 +251,7 @@ def test_json_small_program() -> None:
         "stream": "core1",
         "node": None,
         "id": 0,
+        "on": None,
     }
     assert streams["core0"][4]["op"] == "simd" and streams["core0"][4]["fn"] == "relu"
     assert (
@@ -290,7 +326,7 @@ def test_emit_without_program_fails() -> None:
 
 def test_emit_to_path_is_atomic(tmp_path: Path) -> None:
     target = tmp_path / "out.s"
-    assert emit_to_path(parse(SMALL), "asm", target) == 15
+    assert emit_to_path(parse(SMALL), "asm", target) == 18
     assert target.read_text() == SMALL_ASM
     with pytest.raises(MiredoError):
         emit_to_path(parse(EMPTY), "asm", target)
@@ -446,7 +482,8 @@ def test_asm_loops_program() -> None:
     empty then-branch negated; counters restart per stream."""
     lines = emitted(LOOPS, "asm-loops").splitlines()
     assert lines[0].startswith(".program @loops ") and lines[5].startswith(".buffer b2")
-    assert "\n".join(lines[6:]) + "\n" == LOOPS_ASM
+    assert lines[6] == ".queue global id=0 priority=0"
+    assert "\n".join(lines[7:]) + "\n" == LOOPS_ASM
 
 
 def test_json_loops_program() -> None:
@@ -707,8 +744,8 @@ def test_json_loops_expands_to_json() -> None:
     """Nested loops, scf.if, select_half, affine mod/floordiv, remui/divsi."""
     module = parse(LOOPS + SMALL + SIMD)
     # LOOPS: global 2 + 1, core0 3 + 1 + 4 * 3 * 3 + 9 (the else-branch runs for
-    # 9 of the 12 (i0, i1)), core1 1 + 9 * 2; SMALL 15; SIMD 9
-    assert assert_equivalent(module) == 3 + 49 + 19 + 15 + 9
+    # 9 of the 12 (i0, i1)), core1 1 + 9 * 2; SMALL 18; SIMD 9
+    assert assert_equivalent(module) == 3 + 49 + 19 + 18 + 9
 
 
 def test_json_loops_expands_to_json_on_a_lowered_conv() -> None:

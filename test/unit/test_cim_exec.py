@@ -165,7 +165,8 @@ def test_dma_zero_pad() -> None:
 def test_dma_multicast_shifts_and_gather() -> None:
     prog = program(
         '%x: memref<8xi32, "DRAM">, %y: memref<2x4xi32, "DRAM">, '
-        '%z: memref<4xi32, "DRAM">, %m: memref<2x4xi32, "DRAM">',
+        '%z: memref<4xi32, "DRAM">, %m: memref<2x4xi32, "DRAM">, '
+        '%w: memref<2x5xi32, "DRAM">',
         """
   %g = cim.alloc : memref<8xi32, "GB">
   %l = cim.alloc : memref<4xi32, "LB">
@@ -179,6 +180,7 @@ def test_dma_multicast_shifts_and_gather() -> None:
     cim.barrier 1
     cim.dma %l -> %o cores [1] : memref<4xi32, "LB"> -> memref<4xi32, "GB">
     cim.dma %o -> %z : memref<4xi32, "GB"> -> memref<4xi32, "DRAM">
+    cim.dma %l[1] [3] -> %w[0, 0] [1, 3] cores [1, 0] shifts [[0, 2], [1, 0]] : memref<4xi32, "LB"> -> memref<2x5xi32, "DRAM">
   }
   cim.core 0 {
     cim.barrier 0
@@ -200,14 +202,18 @@ def test_dma_multicast_shifts_and_gather() -> None:
     y = np.zeros((2, 4), np.int32)
     z = np.zeros(4, np.int32)
     m = np.zeros((2, 4), np.int32)
+    w = np.zeros((2, 5), np.int32)
     mach = CimMachine(prog)
-    stats = mach.run([x, y, z, m])
+    stats = mach.run([x, y, z, m, w])
     assert y.tolist() == [[11, 12, 13, 14], [14, 15, 16, 17]]  # windows 1.. and 4..
     assert m.tolist() == [[12, 13, 14, 15], [12, 13, 14, 15]]  # plain multicast
     assert z.tolist() == [14 * 14, 15 * 15, 16 * 16, 17 * 17]  # gathered from core 1
+    # a gather of both cores: core 1's elements 1.. to row 0 from column 2, core
+    # 0's to row 1 from column 0
+    assert w.tolist() == [[0, 0, 15 * 15, 16 * 16, 17 * 17], [24, 26, 28, 0, 0]]
     # core 0's instance of %l holds its own (doubled) window
     assert mach.buffer("b1", 0).tolist() == [22, 24, 26, 28]
-    assert stats.instructions == {"global": 7, "core0": 5, "core1": 5}
+    assert stats.instructions == {"global": 8, "core0": 5, "core1": 5}
 
 
 def test_dma_out_of_bounds_dynamic_offset() -> None:
@@ -692,23 +698,25 @@ def test_traffic_dma_multicast_shifts_gather() -> None:
     cim.dma %g[0] [16] -> %l cores [0, 1, 2] shifts [[0], [8], [24]] : memref<64xi8, "GB"> -> memref<16xi8, "LB">
     cim.dma %o[0] [8] -> %v[0] [8] cores [1] : memref<16xi32, "OReg"> -> memref<16xi32, "GB">
     cim.dma %x[-4] [16] -> %g[0] [16] zero_pad : memref<64xi8, "DRAM"> -> memref<64xi8, "GB">
+    cim.dma %o[0] [4] -> %v[0] [4] cores [0, 2, 3] shifts [[0], [4], [12]] : memref<16xi32, "OReg"> -> memref<16xi32, "GB">
   }""",
         cores=4,
         arg_bits="[6, 8]",
     )
     t = count_traffic(prog)
-    assert t.dmas == 5 and t.mvms == 0
+    assert t.dmas == 6 and t.mvms == 0
     # DRAM: 64 + 16 (zero-padded, all counted) elements at 6 bits (arg_bits)
     assert t.reads_bits["DRAM"] == (64 + 16) * 6
     # GB reads: multicast once 16, shifts union [0,16)+[8,24)+[24,40) = 40, at 8 bits
     assert t.reads_bits["GB"] == (16 + 40) * 8
-    assert t.reads_bits["OReg"] == 8 * 32
+    # OReg: one core's 8 elements, then a gather of 3 cores' 4 elements each
+    assert t.reads_bits["OReg"] == 8 * 32 + 3 * 4 * 32
     # LB writes: 3 cores x 16 elements x 4 bits (alloc bits), twice
     assert t.writes_bits["LB"] == 2 * 3 * 16 * 4
-    assert t.writes_bits["GB"] == 64 * 8 + 8 * 32 + 16 * 8
+    assert t.writes_bits["GB"] == 64 * 8 + 8 * 32 + 16 * 8 + 3 * 4 * 32
     assert "DRAM" not in t.writes_bits
     assert t.per_stream["global"][("GB", "read")] == (16 + 40) * 8
-    assert t.instructions == {"global": 5}
+    assert t.instructions == {"global": 6}
 
 
 def test_traffic_mvm_load_weights_simd_messages_and_loops() -> None:

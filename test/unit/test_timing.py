@@ -169,6 +169,67 @@ def test_recorded_schedule() -> None:
     ]
 
 
+def gather_program(gather: bool) -> ProgramOp:
+    """Each of 2 cores fills its 4 x 32-bit accumulator (4 elements on 4 lanes:
+    1 cycle), hands it over at barrier 0, and ``cim.global`` writes both back to
+    the global buffer, rounded to 8 bits: one gather, or one DMA per core."""
+    if gather:
+        dmas = (
+            "cim.dma %acc -> %v[0, 0] [1, 4] cores [0, 1] shifts [[0, 0], [1, 0]] : "
+            'memref<4xi32, "LB"> -> memref<2x4xi32, "GB">'
+        )
+    else:
+        dmas = "\n    ".join(
+            f"cim.dma %acc -> %v[{c}, 0] [1, 4] cores [{c}] : "
+            'memref<4xi32, "LB"> -> memref<2x4xi32, "GB">'
+            for c in (0, 1)
+        )
+    on = ' on %acc : memref<4xi32, "LB">'
+    fill = 'cim.simd fill(0.0) ins() outs(%acc) : -> memref<4xi32, "LB">'
+    return program(
+        "",
+        f"""
+  %acc = cim.alloc bits 32 : memref<4xi32, "LB">
+  %v = cim.alloc bits 8 : memref<2x4xi32, "GB">
+  cim.global {{
+    cim.barrier 0{on}
+    {dmas}
+  }}
+  cim.core 0 {{
+    {fill}
+    cim.barrier 0{on}
+  }}
+  cim.core 1 {{
+    {fill}
+    {fill}
+    cim.barrier 0{on}
+  }}""",
+        cores=2,
+    )
+
+
+def test_gather_is_one_transfer_of_the_union() -> None:
+    r = simulate(gather_program(True), record=4)
+    # Barrier 0 opens at 2 (core1's second fill ends at 2). The gather reads
+    # both cores' accumulators in parallel, 4 x 32 bits each at LB 8 = 16
+    # cycles, and the GB side carries the union, 8 x 8 bits at min(GB 16, LB 8)
+    # = 8: max(8, 16) = 16 cycles, [2, 18).
+    dma = next(x for x in r.schedule if x.op == "cim.dma")
+    assert tuple(dma) == ("global", 1, "cim.dma", 1, 2, 18, "dma")
+    assert r.latency == 18
+    # traffic: both cores' tiles read (2 x 128 bits), the union written (64)
+    assert r.traffic.reads_bits == {"LB": 2 * 128}
+    assert r.traffic.writes_bits == {"GB": 64}
+    assert r.traffic.dmas == 1
+    assert r.accesses["LB"]["reads"] == 2 and r.accesses["GB"]["writes"] == 2
+    # one DMA per core: the two transfers run one after the other on the DMA
+    # engine, 16 cycles each (4 x 32 bits at LB 8): [2, 18), [18, 34)
+    per_core = simulate(gather_program(False))
+    assert per_core.latency == 34
+    assert per_core.traffic.reads_bits == r.traffic.reads_bits
+    assert per_core.traffic.writes_bits == r.traffic.writes_bits
+
+
 def test_window_of_one_serialises_everything() -> None:
     r = simulate(double_buffered(bpc=1), window=1)
     # An instruction issues only when the previous one retired: 6 x (8 + 8).

@@ -50,13 +50,13 @@ func.func @conv(%x: memref<1x2x4x4xf32>, %w: memref<2x2x1x1xf32>, %y: memref<1x2
 // CHECK-NEXT:   cim.dma "conv1" %{{.*}} -> %[[LBW]] cores [0, 1]
 // CHECK-NEXT:   cim.barrier "conv1" 2 on %[[LBW]] : memref<1x2x1x1x2xf32, "LB">
 // CHECK-NEXT: }
-// Queue 2: the outputs, gathered per outer Q, one core at a time.
+// Queue 2: the outputs, gathered per outer Q: one DMA reads both cores' tiles
+// and writes each to its window of the output (the cores' P rows interleave).
 // CHECK:      cim.global "conv1" queue 2 priority 1 {{[{]$}}
 // CHECK:        scf.for
 // CHECK:          cim.select_half "conv1" %[[LBO]], %{{.*}}
 // CHECK-NEXT:     cim.barrier "conv1" 3 on %[[LBO]] : !cim.pingpong<memref<1x2x2x2xf32, "LB">>
-// CHECK:          cim.dma "conv1" %{{.*}} -> %{{.*}}[0, 0, 0, %{{.*}}] [1, 2, 2, 2] [1, 1, 2, 1] cores [0]
-// CHECK-NEXT:     cim.dma "conv1" %{{.*}} -> %{{.*}}[0, 0, 1, %{{.*}}] [1, 2, 2, 2] [1, 1, 2, 1] cores [1]
+// CHECK:          cim.dma "conv1" %{{.*}} -> %{{.*}}[0, 0, 0, %{{.*}}] [1, 2, 2, 2] [1, 1, 2, 1] cores [0, 1] shifts {{\[\[}}0, 0, 0, 0], [0, 0, 1, 0]]
 // CHECK-NEXT:   }
 
 // Each core: weights into the macro once; per innermost iteration: wait for the

@@ -5,7 +5,7 @@
 // The structured encoding keeps loops and branches: offsets and halves are forms
 // over the loop counters. (d0 * 8 + d1) floordiv 8 folds to i0 over the counters'
 // ranges, the mod that does not fold prints as an expression, the half index
-// i0 * 3 + i1 * 2 prints mod 2.
+// i0 * 3 + i1 * 2 prints mod 2. A barrier lists the buffers it protects.
 
 cim.program @tiles(%x: memref<64xi8, "DRAM">, %y: memref<4x8xi8, "DRAM">) arch "t" cores 1 shared [DRAM, GB] per_core [LB, IReg, Macro, OReg] macro Macro {
   %ib = cim.alloc "fc" halves 2 : memref<8xi8, "IReg">
@@ -30,7 +30,7 @@ cim.program @tiles(%x: memref<64xi8, "DRAM">, %y: memref<4x8xi8, "DRAM">) arch "
         }
       }
     }
-    cim.barrier 0
+    cim.barrier 0 on %o : memref<8xi8, "OReg">
   }
 }
 
@@ -49,10 +49,11 @@ cim.program @tiles(%x: memref<64xi8, "DRAM">, %y: memref<4x8xi8, "DRAM">) arch "
 // ASM-NEXT: core0:     ENDIF
 // ASM-NEXT: core0:   ENDLOOP i1
 // ASM-NEXT: core0: ENDLOOP i0
-// ASM-NEXT: core0: BARRIER id=0
+// ASM-NEXT: core0: BARRIER id=0 on=b1
 // ASM-NOT:  {{.}}
 
-// JSON:      "streams": {
+// JSON:      "queues": [],
+// JSON-NEXT:  "streams": {
 // JSON-NEXT:   "core0": [
 // JSON-NEXT:    {"op": "loop", "var": "i0", "count": 4},
 // JSON-NEXT:      {"op": "loop", "var": "i1", "count": 2, "lb": 0, "ub": 8, "step": 4},
@@ -64,7 +65,7 @@ cim.program @tiles(%x: memref<64xi8, "DRAM">, %y: memref<4x8xi8, "DRAM">) arch "
 // JSON-NEXT:        {"op": "endif"},
 // JSON-NEXT:      {"op": "endloop", "var": "i1"},
 // JSON-NEXT:    {"op": "endloop", "var": "i0"},
-// JSON-NEXT:    {"op": "barrier", "stream": "core0", "node": null, "id": 0}
+// JSON-NEXT:    {"op": "barrier", "stream": "core0", "node": null, "id": 0, "on": ["b1"]}
 // JSON-NEXT:   ]
 // JSON-NEXT:  }}
 // JSON-NEXT: ]

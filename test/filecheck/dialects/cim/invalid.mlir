@@ -421,7 +421,7 @@ cim.program @p() arch "t" cores 2 shared [DRAM, GB] per_core [LB, IReg, Macro, O
 
 // -----
 
-// dma: a gather reads one core
+// dma: a gather from several cores gives each its own window
 cim.program @p() arch "t" cores 2 shared [DRAM, GB] per_core [LB, IReg, Macro, OReg] macro Macro {
   %g = cim.alloc : memref<8x8xi8, "GB">
   %lb = cim.alloc : memref<8xi8, "LB">
@@ -429,7 +429,31 @@ cim.program @p() arch "t" cores 2 shared [DRAM, GB] per_core [LB, IReg, Macro, O
     cim.dma %lb -> %g[0, 0] [1, 8] cores [0, 1] : memref<8xi8, "LB"> -> memref<8x8xi8, "GB">
   }
 }
-// CHECK: cim.dma: a per-core source is read from exactly one core, got cores [0, 1]
+// CHECK: cim.dma: a gather from cores [0, 1] needs shifts [...]: each core's tile goes to its own destination window
+
+// -----
+
+// dma: a gather's destination windows are disjoint
+cim.program @p() arch "t" cores 3 shared [DRAM, GB] per_core [LB, IReg, Macro, OReg] macro Macro {
+  %g = cim.alloc : memref<8x8xi8, "GB">
+  %lb = cim.alloc : memref<8xi8, "LB">
+  cim.global {
+    cim.dma "x" %lb -> %g[0, 0] [2, 4] [1, 2] cores [0, 2, 1] shifts [[0, 0], [0, 1], [1, 0]] : memref<8xi8, "LB"> -> memref<8x8xi8, "GB">
+  }
+}
+// CHECK: 'x': the destination windows of cores 0 (shifted by [0, 0]) and 1 (shifted by [1, 0]) overlap
+
+// -----
+
+// dma: a gather's shifted windows stay in the destination buffer
+cim.program @p() arch "t" cores 2 shared [DRAM, GB] per_core [LB, IReg, Macro, OReg] macro Macro {
+  %g = cim.alloc : memref<2x16xi8, "GB">
+  %lb = cim.alloc : memref<8xi8, "LB">
+  cim.global {
+    cim.dma %lb -> %g[0, 0] [1, 8] cores [0, 1] shifts [[0, 0], [2, 0]] : memref<8xi8, "LB"> -> memref<2x16xi8, "GB">
+  }
+}
+// CHECK: cim.dma: destination window shifted by [2, 0] leaves the buffer in dim 0 (extent 2)
 
 // -----
 
@@ -1166,7 +1190,7 @@ cim.program @p() arch "t" cores 1 shared [DRAM, GB] per_core [LB, IReg, Macro, O
 
 // -----
 
-// dma: shifts only on a multicast from cim.global
+// dma: shifts only on a multicast or a gather from cim.global
 cim.program @p() arch "t" cores 2 shared [DRAM, GB] per_core [LB, IReg, Macro, OReg] macro Macro {
   %g = cim.alloc : memref<16xi8, "GB">
   %lb = cim.alloc : memref<8xi8, "LB">
@@ -1174,19 +1198,31 @@ cim.program @p() arch "t" cores 2 shared [DRAM, GB] per_core [LB, IReg, Macro, O
     cim.dma %g[0] [8] -> %lb shifts [[1]] : memref<16xi8, "GB"> -> memref<8xi8, "LB">
   }
 }
-// CHECK: cim.dma: shifts [...] needs a multicast: cim.global, a shared source and a per-core destination with cores [...]
+// CHECK: cim.dma: shifts [...] needs a multicast or a gather: cim.global, cores [...] and one per-core side
 
 // -----
 
-// dma: no shifts on a gather
+// dma: no shifts between shared levels
 cim.program @p() arch "t" cores 2 shared [DRAM, GB] per_core [LB, IReg, Macro, OReg] macro Macro {
   %g = cim.alloc : memref<16xi8, "GB">
-  %lb = cim.alloc : memref<8xi8, "LB">
+  %h = cim.alloc : memref<16xi8, "GB">
   cim.global {
-    cim.dma %lb -> %g[0] [8] cores [1] shifts [[0]] : memref<8xi8, "LB"> -> memref<16xi8, "GB">
+    cim.dma %g[0] [8] -> %h[0] [8] shifts [[0]] : memref<16xi8, "GB"> -> memref<16xi8, "GB">
   }
 }
-// CHECK: cim.dma: shifts [...] needs a multicast: cim.global, a shared source and a per-core destination with cores [...]
+// CHECK: cim.dma: shifts [...] needs a multicast or a gather: cim.global, cores [...] and one per-core side
+
+// -----
+
+// dma: a gather's shifts have one delta per destination dim and core
+cim.program @p() arch "t" cores 2 shared [DRAM, GB] per_core [LB, IReg, Macro, OReg] macro Macro {
+  %g = cim.alloc : memref<2x16xi8, "GB">
+  %lb = cim.alloc : memref<8xi8, "LB">
+  cim.global {
+    cim.dma %lb -> %g[0, 0] [1, 8] cores [0, 1] shifts [[0], [8]] : memref<8xi8, "LB"> -> memref<2x16xi8, "GB">
+  }
+}
+// CHECK: cim.dma: shifts has 2 entries; expected one delta per destination dim (2) for each of the 2 cores
 
 // -----
 

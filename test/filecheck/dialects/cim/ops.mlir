@@ -209,7 +209,8 @@ cim.program @simd(%d: memref<1xf32, "DRAM">) arch "table4" cores 1 shared [DRAM,
 // -----
 
 // Storage widths (program arg_bits, alloc bits), multicast windows (shifts, also
-// zero-padded) and a host function launching the program.
+// zero-padded), a gather (each core's tile to its window of the shared
+// destination) and a host function launching the program.
 cim.program @widths(%x: memref<2x16xf32, "DRAM">, %y: memref<2x8xf32, "DRAM">) arch "t" cores 2 shared [DRAM, GB] per_core [LB, IReg, Macro, OReg] macro Macro arg_bits [8, 16] {
   %g = cim.alloc bits 8 : memref<2x16xf32, "GB">
   %ib = cim.alloc halves 2 bits 8 : memref<8xf32, "IReg">
@@ -220,6 +221,7 @@ cim.program @widths(%x: memref<2x16xf32, "DRAM">, %y: memref<2x8xf32, "DRAM">) a
     cim.dma %x -> %g : memref<2x16xf32, "DRAM"> -> memref<2x16xf32, "GB">
     cim.dma %g[0, 0] [1, 8] -> %h cores [0, 1] shifts [[0, 0], [1, 8]] : memref<2x16xf32, "GB"> -> memref<8xf32, "IReg">
     cim.dma %g[0, -1] [1, 8] -> %h zero_pad cores [1, 0] shifts [[0, 2], [0, 0]] : memref<2x16xf32, "GB"> -> memref<8xf32, "IReg">
+    cim.dma %acc -> %g[0, 0] [1, 8] cores [0, 1] shifts [[0, 8], [1, 0]] : memref<8xf32, "OReg"> -> memref<2x16xf32, "GB">
   }
 }
 func.func @host(%a: memref<2x16xf32>, %b: memref<2x8xf32>) {
@@ -233,6 +235,7 @@ func.func @host(%a: memref<2x16xf32>, %b: memref<2x8xf32>) {
 // CHECK-NEXT:    %acc = cim.alloc "fc" bits 24 : memref<8xf32, "OReg">
 // CHECK:           cim.dma %g[0, 0] [1, 8] -> %h cores [0, 1] shifts {{\[}}[0, 0], [1, 8]] : memref<2x16xf32, "GB"> -> memref<8xf32, "IReg">
 // CHECK-NEXT:      cim.dma %g[0, -1] [1, 8] -> %h zero_pad cores [1, 0] shifts {{\[}}[0, 2], [0, 0]] : memref<2x16xf32, "GB"> -> memref<8xf32, "IReg">
+// CHECK-NEXT:      cim.dma %acc -> %g[0, 0] [1, 8] cores [0, 1] shifts {{\[}}[0, 8], [1, 0]] : memref<8xf32, "OReg"> -> memref<2x16xf32, "GB">
 // CHECK:         func.func @host(%a: memref<2x16xf32>, %b: memref<2x8xf32>) {
 // CHECK-NEXT:      cim.launch @widths(%a, %b) : memref<2x16xf32>, memref<2x8xf32>
 // CHECK-NEXT:      func.return
@@ -242,4 +245,5 @@ func.func @host(%a: memref<2x16xf32>, %b: memref<2x8xf32>) {
 // GENERIC-NEXT:    %ib = "cim.alloc"() <{halves = 2 : i64, bits = 8 : i64}> : () -> !cim.pingpong<memref<8xf32, "IReg">>
 // GENERIC:         "cim.dma"(%g, %h) <{cores = array<i64: 0, 1>, shifts = array<i64: 0, 0, 1, 8>, static_offsets = array<i64: 0, 0, 0>, sizes = array<i64: 1, 8, 8>}>
 // GENERIC-NEXT:    "cim.dma"(%g, %h) <{zero_pad, cores = array<i64: 1, 0>, shifts = array<i64: 0, 2, 0, 0>, static_offsets = array<i64: 0, -1, 0>, sizes = array<i64: 1, 8, 8>}>
+// GENERIC-NEXT:    "cim.dma"(%acc, %g) <{cores = array<i64: 0, 1>, shifts = array<i64: 0, 8, 1, 0>, static_offsets = array<i64: 0, 0, 0>, sizes = array<i64: 8, 1, 8>}>
 // GENERIC:         "cim.launch"(%a, %b) <{callee = @widths}> : (memref<2x16xf32>, memref<2x8xf32>) -> ()
