@@ -55,11 +55,13 @@ Transfers (edges, eq. 11)
     irrelevant dims); otherwise c's per-instance tile. Parent-side bits use p's
     precision (for O this is where partial sums are rounded to the output width).
     The port of an edge is its parent p; per-core instances run in parallel.
-    ``τ = max(ceil(parent_bits / min(bw_p, bw_c)), ceil(parent_elems × bits_c /
-    bw_c))``: the link carries the parent's width, and the child's port streams
-    its own (for O, 32-bit partial sums read out of the child are rounded to an
-    8-bit output on the way to the parent; the second term only ever matters
-    when the child's width is the larger).
+    ``τ = max(ceil(parent_bits / min(bw_p, bw_c)), ceil(child_elems × bits_c /
+    bw_c))``: the link carries the parent's width, and each child instance's
+    port streams its own tile at its own width, the instances in parallel (for
+    O, 32-bit partial sums read out of the child are rounded to an 8-bit output
+    on the way to the parent, and per-core tiles are gathered into the shared
+    parent by one transfer; the second term only ever matters when the child's
+    width is the larger).
 
     O: every transfer writes c's tile back to p; when T > D, T − D transfers also
     read the partial sums back from p (the first visit of each tile starts from
@@ -326,7 +328,7 @@ def evaluate(layer: Layer, arch: Arch, mapping: Mapping) -> Cost:
             bw = min(lp_.bw_bits_per_cycle, lc.bw_bits_per_cycle)
             tau = max(
                 -(-pbits // bw),
-                -(-parent_elems * bits_at(op, c) // lc.bw_bits_per_cycle),
+                -(-child_elems * bits_at(op, c) // lc.bw_bits_per_cycle),
             )
             reads_back = count - distinct if op == "O" else 0
             charge = tau * (2 if reads_back > 0 else 1)

@@ -666,7 +666,8 @@ class CpSatMiredo:
                 if psum_port_may_bind(
                     self.arch, self.levels[self.lv[op][p]], self.levels[self.lv[op][c]]
                 ):
-                    self._child_port_time(tau, el, p, c, bits, bw, par, ub_bits)
+                    el_c = self.elems[op, c, not self.levels[self.lv[op][c]].per_core]
+                    self._child_port_time(tau, el_c, p, c, bits, bw, par, ub_bits)
                     continue
             else:
                 bits = self._product([el, self.prec[op]], ub_bits, f"lb_{op}_{c}_{p}")
@@ -677,7 +678,8 @@ class CpSatMiredo:
 
     def _child_port_time(self, tau, el, p: int, c: int, bits, bw: int, par, ub: int):
         """τ = max(ceil(bits / bw), ceil(el × bits_c / bw_c)) when p is the parent:
-        the link carries the parent's width, the child's port streams its own."""
+        the link carries the parent's width, each child instance's port streams
+        its own tile (``el``, per instance) at its own width."""
         m = self.m
         bw_c = self.levels[self.lv["O"][c]].bw_bits_per_cycle
         cbits = self._bits_o(el, self.o_psum[c], f"wbc_{c}_{p}", ub)

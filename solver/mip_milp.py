@@ -838,7 +838,7 @@ class HighsMiredo:
                     # the child's port streams its own width (wider partial sums)
                     child = op == "O" and psum_port_may_bind(self.arch, lp, lc)
                     if child:
-                        cbits, cmax = self._bits_var(op, c, union, c)
+                        cbits, cmax = self._bits_var(op, c, not lc.per_core, c)
                         tmax = max(tmax, math.ceil(cmax / bw_c))
                     tmax = min(tmax, self.cap)
                     t = self._var(0, tmax, f"tau_{op}_{c}_{p}", integer=True)
