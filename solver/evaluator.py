@@ -83,7 +83,12 @@ Latency (Table III, collapsed and pipelined)
     one after the other: DRAM → LB, then LB → macro), D_i the max over ports for
     the double-buffered ones, ``body_i = W_{i+1} + S_i`` and::
 
-        W_i = f_i · max(body_i, D_i)        Lat_0 = W_0 + Σ_i min(body_i, D_i)
+        W_i = f_i · max(body_i, D_i, P_i)   Lat_0 = W_0 + Σ_i min(body_i, D_i)
+
+    where P_i = max over ports of S_{i,p} + D_{i,p}: a port carries every
+    transfer triggered at slot i once per iteration, single- and double-buffered
+    alike (a double-buffered prefetch cannot hide behind a single-buffered load
+    of the same port).
 
     Single-buffered transfers are serial with the body; a double-buffered one
     overlaps it, and the prefetch of the next tile crosses loop boundaries (the
@@ -396,7 +401,10 @@ def evaluate(layer: Layer, arch: Arch, mapping: Mapping) -> Cost:
         s = max(max(single[i].values(), default=0), max(chain[i].values(), default=0))
         dd = max(double[i].values(), default=0)
         body = lat + s
-        lat = f[i] * max(body, dd)
+        ports = [
+            v + double[i].get(k, 0) for k, v in single[i].items() if k in double[i]
+        ]
+        lat = f[i] * max(body, dd, *ports)
         fill += min(body, dd)
     lat0 = lat + fill
     latency = boot + max(lat0, max(busy.values(), default=0)) + tail

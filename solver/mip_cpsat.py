@@ -737,7 +737,7 @@ class CpSatMiredo:
                                 self.chain_s[i].setdefault(op, []).append(v)
 
     def table3_latency(self) -> None:
-        """Table III, pipelined: W_i = N_i · max(W_{i+1} + S_i, D_i) and
+        """Table III, pipelined: W_i = N_i · max(W_{i+1} + S_i, D_i, P_i) and
         Lat_0 = W_0 + Σ_i min(W_{i+1} + S_i, D_i) (see ``solver/evaluator.py``).
 
         S_i (D_i) is the slowest port's sum of single- (double-) buffered transfers
@@ -760,9 +760,17 @@ class CpSatMiredo:
             D = self._port_max(self.charge_d[i], f"D_{i}")
             body = self._int(0, ub, f"body_{i}")
             m.add(body == lat_next + S)
+            # P_i: a port carries its single- and double-buffered transfers alike
+            both = [
+                sum(v) + sum(self.charge_d[i][p])
+                for p, v in self.charge_s[i].items()
+                if p in self.charge_d[i]
+            ]
             steady = self._int(0, ub, f"steady_{i}")
-            m.add_max_equality(steady, [body, D])
-            fills.append(body + D - steady)  # min(body, D): the pipeline's fill
+            m.add_max_equality(steady, [body, D, *both])
+            fill = self._int(0, ub, f"fill_{i}")  # min(body, D): the pipeline's fill
+            m.add_min_equality(fill, [body, D])
+            fills.append(fill)
             lat = self._int(0, ub, f"lat_{i}")
             m.add_multiplication_equality(lat, [self.f[i], steady])
             self.lat[i] = lat

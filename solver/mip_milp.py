@@ -917,7 +917,7 @@ class HighsMiredo:
         return v
 
     def table3_latency(self) -> None:
-        """Table III, pipelined: W_i = N_i·max(W_{i+1} + S_i, D_i) and
+        """Table III, pipelined: W_i = N_i·max(W_{i+1} + S_i, D_i, P_i) and
         Lat_0 = W_0 + Σ_i (W_{i+1} + S_i + D_i − max(...)) (``solver/evaluator.py``).
 
         The product is disaggregated over the factor values the slot may hold,
@@ -935,7 +935,18 @@ class HighsMiredo:
             steady = self._cont(f"steady_{i}", ub=cap)
             self._ge(steady, lat_next + S)
             self._ge(steady, D)
-            fill = fill + lat_next + S + D - steady
+            singles, doubles = self._port_sums(self.cs, i), self._port_sums(self.cd, i)
+            both = [singles[p] + doubles[p] for p in singles if p in doubles]
+            for e in both:  # P_i: a port carries single and double transfers alike
+                self._ge(steady, e)
+            if both:  # min(body, D) by a binary: steady no longer equals max(body, D)
+                fl = self._cont(f"fill_{i}", ub=cap)
+                b = self._var(0, 1, f"fillb_{i}", integer=True)
+                self._ge(fl, lat_next + S - cap * b)
+                self._ge(fl, D - cap * (1 - b))
+                fill = fill + fl
+            else:
+                fill = fill + lat_next + S + D - steady
             zs = []
             total = Lx()
             for g in self.g_val:
