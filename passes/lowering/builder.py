@@ -106,6 +106,34 @@ class StreamBuilder:
         self.add(scf.IfOp(cond, [], Region(then_b), Region(else_b)))
 
     @contextmanager
+    def shifted(self, ivs: Mapping[int, SSAValue]) -> Iterator[None]:
+        """Address with other values of some loop counters (e.g. the next
+        iteration's), with a fresh address cache; the counters are restored on
+        exit."""
+        saved, cache = dict(self.ivs), self._cache
+        self.ivs.update(ivs)
+        self._cache = {}
+        try:
+            yield
+        finally:
+            self.ivs, self._cache = saved, cache
+
+    @contextmanager
+    def if_any_zero(self, values: list[SSAValue]) -> Iterator[tuple[Block, Block]]:
+        """``scf.if (values[0] == 0 or values[1] == 0 ...)``; yields the then/else
+        blocks (use :meth:`into`)."""
+        cond: SSAValue | None = None
+        for v in values:
+            c = self.add(arith.CmpiOp(v, self.constant(0), "eq")).results[0]
+            cond = c if cond is None else self.add(arith.OrIOp(cond, c)).results[0]
+        assert cond is not None
+        then_b, else_b = Block(), Block()
+        yield then_b, else_b
+        then_b.add_op(scf.YieldOp())
+        else_b.add_op(scf.YieldOp())
+        self.add(scf.IfOp(cond, [], Region(then_b), Region(else_b)))
+
+    @contextmanager
     def into(self, block: Block) -> Iterator[None]:
         """Emit into ``block`` (a region of an op being built)."""
         outer, self.block = self.block, block

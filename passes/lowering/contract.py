@@ -337,6 +337,17 @@ def lower_contract(
     return program
 
 
+def _weights(low: ContractLowering, slots: list[int]) -> list[int]:
+    """The weight of each loop's counter in the mixed-radix count over ``slots``
+    (outermost first; the innermost counts 1)."""
+    out: list[int] = []
+    w = 1
+    for i in reversed(slots):
+        out.append(w)
+        w *= low.loops[i].factor
+    return out[::-1]
+
+
 def _elt(value: SSAValue) -> Attribute:
     t = value.type
     assert isinstance(t, MemRefType)
@@ -568,6 +579,7 @@ class _Emitter:
         if core is None:
             self._sync_stores(b, own, after=False)
         for e in own:
+            self._prefetch(b, e, core)
             self._store(b, e, core)
         if core is None:
             self._sync_stores(b, own, after=True)
@@ -607,13 +619,101 @@ class _Emitter:
         first = Expr()
         for i in irrelevant:
             first = first + Expr.iv(i)
+        inner = self._prefetched(e, core)
         with b.if_zero(first) as (then_b, else_b):
             if fill:
                 with b.into(then_b):
                     self._fill(b, e)
             if dma_stream_is_me:
                 with b.into(else_b):
-                    self._dma_down(b, e, core)
+                    if not inner:
+                        self._dma_down(b, e, core)
+                    else:  # read back here only if the last iteration did not
+                        start = Expr()
+                        for i, w in zip(inner, _weights(self.low, inner), strict=True):
+                            start = start + Expr.iv(i, w)
+                        with b.if_zero(start) as (first_b, _), b.into(first_b):
+                            self._dma_down(b, e, core)
+
+    def _prefetched(self, e: Edge, core: int | None) -> list[int]:
+        """The loops across which a core reads back the next partial-sum tile of
+        ``e`` ahead (empty: it does not): a per-core -> per-core edge into a
+        double-buffered child, whose read-back the core issues after the MVMs of
+        the current tile and before its write-back (`_prefetch`), so that it
+        overlaps them on the link's in-order DMA engine, as the double-buffered
+        latency model assumes. The read-back and the write-back use the parent
+        buffer, so in the opposite order the read-back of the next tile would
+        wait for the write-back of the current one, which waits for its MVMs.
+        The prefetch stays within one iteration of the parent's trigger loop (the
+        parent tile changes there)."""
+        low = self.low
+        if (
+            core is None
+            or e.operand != "O"
+            or e.slot is None
+            or not low.per_core(e.parent)
+            or not low.per_core(e.child)
+            or self._single(e)
+            or not self._may_read_back(e)
+        ):
+            return []
+        up = [u for u in low.edges if u.operand == "O" and u.child == e.parent]
+        lo = up[0].slot if up and up[0].slot is not None else -1
+        return [i for i in low.active if lo < i <= e.slot]
+
+    def _prefetch(self, b: StreamBuilder, e: Edge, core: int | None) -> None:
+        """Read back the partial sums of the next iteration's tile of ``e`` into
+        the other half of its child (see `_prefetched`), unless that is a first
+        visit (zeroed by its own load phase) or the last iteration of the range."""
+        inner = self._prefetched(e, core)
+        if not inner:
+            return
+        low = self.low
+        weights = _weights(low, inner)
+        n = len(inner)
+        count: AffineExpr = AffineConstantExpr(0)
+        for k, w in enumerate(weights):
+            count = count + AffineDimExpr(k) * w
+
+        def at_next(slot: int) -> AffineExpr:
+            w = weights[inner.index(slot)]
+            return ((count + 1) // w) % low.loops[slot].factor
+
+        nxt = {
+            slot: b.apply(AffineMap(n, 0, (at_next(slot),)), inner) for slot in inner
+        }
+        total = 1
+        for i in inner:
+            total *= low.loops[i].factor
+        # skip the last iteration of the range and a first visit of the next tile
+        # (every loop the operand ignores at its first iteration there)
+        irrelevant = self._irrelevant_above(e)
+        outer = [i for i in irrelevant if i not in inner]
+        visits: AffineExpr = AffineConstantExpr(0)
+        for i in irrelevant:
+            visits = visits + (
+                at_next(i) if i in inner else AffineDimExpr(n + outer.index(i))
+            )
+        cond = [
+            b.apply(AffineMap(n, 0, (count - (total - 1),)), inner),
+            b.apply(AffineMap(n + len(outer), 0, (visits,)), inner + outer),
+        ]
+        counter = Expr()
+        weight = 1
+        for i in reversed([s for s in low.active if s <= e.slot]):
+            counter = counter + Expr.iv(i, weight)
+            weight *= low.loops[i].factor
+        with b.if_any_zero(cond) as (_, else_b), b.into(else_b):
+            buf = self.buffers[(e.child, "O")]
+            half = b.add(
+                cim.SelectHalfOp(buf.value, b.index_value(counter + 1), node=self.node)
+            )
+            key = (e.child, "O")
+            view = b.views[key]
+            b.views[key] = half.results[0]
+            with b.shifted(nxt):
+                self._dma_down(b, e, core)
+            b.views[key] = view
 
     def _fill(self, b: StreamBuilder, e: Edge) -> None:
         view = self._view(b, e.child, "O")

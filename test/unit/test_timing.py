@@ -289,6 +289,65 @@ def test_ping_pong_accumulator_overlaps_writeback() -> None:
     assert r.stalls == stalls(raw=7)
 
 
+def psum_readback(prefetch: bool) -> ProgramOp:
+    """4 partial-sum tiles, each read back from the LB into a ping-pong
+    accumulator, accumulated by an MVM (8 cycles) and written back; a read-back
+    or write-back moves 1 x 32 bits at min(LB 8, OReg 32) = 4 cycles on the LB
+    port, both on the LB <-> OReg DMA engine. ``prefetch``: the lowering's order
+    (`_Emitter._prefetch`): the next tile's read-back is issued after the MVM and
+    before the current tile's write-back (the LB has a spare 5th row for the
+    read-back after the last MVM, instead of the lowering's ``scf.if``)."""
+    if prefetch:
+        head = """
+    %o0 = cim.select_half %acc, %c0 : memref<1xi32, "OReg">
+    cim.dma %lb[0, 0] [1, 1] -> %o0 : memref<5x1xi32, "LB"> -> memref<1xi32, "OReg">"""
+        read = ""
+        ahead = """
+      %n = affine.apply affine_map<(d0) -> (d0 + 1)> (%i)
+      %on = cim.select_half %acc, %n : memref<1xi32, "OReg">
+      cim.dma %lb[%n, 0] [1, 1] -> %on : memref<5x1xi32, "LB"> -> memref<1xi32, "OReg">"""
+    else:
+        head = ahead = ""
+        read = """
+      cim.dma %lb[%i, 0] [1, 1] -> %o : memref<5x1xi32, "LB"> -> memref<1xi32, "OReg">"""
+    return program(
+        "",
+        f"""
+  %lb = cim.alloc : memref<5x1xi32, "LB">
+  %ib = cim.alloc : memref<8xi8, "IReg">
+  %m = cim.alloc : memref<8x1xi8, "Macro">
+  %acc = cim.alloc halves 2 : memref<1xi32, "OReg">
+  cim.core 0 {{{CONSTS}{head}
+    scf.for %i = %c0 to %c4 step %c1 {{
+      %o = cim.select_half %acc, %i : memref<1xi32, "OReg">{read}
+      cim.mvm %ib, %m -> %o input_bits 8 bits_per_cycle 1 acc : memref<8xi8, "IReg">, memref<8x1xi8, "Macro"> -> memref<1xi32, "OReg">{ahead}
+      cim.dma %o -> %lb[%i, 0] [1, 1] : memref<1xi32, "OReg"> -> memref<5x1xi32, "LB">
+    }}
+  }}""",
+    )
+
+
+def test_psum_readback_after_writeback_serialises() -> None:
+    r = simulate(psum_readback(prefetch=False))
+    # R_k, M_k, W_k in program order: R_{k+1} reads the LB buffer W_k writes (RAW,
+    # whole-buffer dependences) and follows it on the one DMA engine, and W_k
+    # waits for M_k: R_k [16k, 16k+4), M_k [16k+4, 16k+12), W_k [16k+12, 16k+16),
+    # 16 cycles per MVM although the accumulator is double-buffered. Latency 64.
+    assert r.latency == 64
+    assert r.macro_utilization == {0: 32 / 64}
+
+
+def test_psum_readback_ahead_of_writeback_overlaps_the_mvm() -> None:
+    r = simulate(psum_readback(prefetch=True))
+    # R_0 [0, 4); M_k [4 + 8k, 12 + 8k); R_{k+1} (the other half, issued before
+    # W_k) runs during M_k: R_1 [4, 8), then R_{k+1} [8k + 8, 8k + 12) right
+    # after W_{k-1} [8k + 4, 8k + 8), whose half it overwrites (WAR) and whose
+    # LB buffer it reads (RAW); W_k [12 + 8k, 16 + 8k). Port: 8 of every 8 cycles
+    # at most, one MVM every 8 cycles: latency 4 + 4 x 8 + 4 = 40.
+    assert r.latency == 40
+    assert r.macro_utilization == {0: 32 / 40}
+
+
 # --------------------------------------------------------------------------- #
 # Weight reloads and the macro's mode switch
 # --------------------------------------------------------------------------- #
