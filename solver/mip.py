@@ -213,9 +213,13 @@ def solve_layer(
         notes.append(
             f"layer '{layer.name}': the MIP did not improve on its start within {time_limit:g} s"
         )
-    # The solver's bound (over the unrollings it was given; the others cannot
-    # beat ``incumbent``), lifted by the per-unrolling bound over the whole space.
-    bound = max(min(result.bound or 0.0, incumbent), low)
+    # The solver's bound, lifted by the per-unrolling bound over the whole space.
+    # A solver given only some unrollings bounds those alone; the others cannot
+    # beat ``incumbent``.
+    bound = result.bound or 0.0
+    if "unrollings" in extra:
+        bound = min(bound, incumbent)
+    bound = max(bound, low)
     best = cost.objective(objective)
     gap = max(0.0, min(1.0, (best - bound) / best)) if best > 0 else 0.0
     if status == "feasible" and gap <= gap_limit:
