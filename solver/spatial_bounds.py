@@ -116,6 +116,83 @@ def _parents(arch: Arch, op: str, child: Level) -> list[Level]:
     return out
 
 
+def _split(
+    arch: Arch, spatial: dict[str, dict[str, int]]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Per-dim products of the array axes and of the cores axis."""
+    arr = {d: 1 for d in DIMS}
+    core = {d: 1 for d in DIMS}
+    for ax, dims in spatial.items():
+        for d, v in dims.items():
+            (core if ax == arch.cores_axis.name else arr)[d] *= v
+    return arr, core
+
+
+@dataclass(frozen=True)
+class _Register:
+    """The innermost level of one operand, as both bounds see it."""
+
+    op: str
+    level: Level
+    base: tuple[int, ...]
+    """Extents (in ``DIMS`` order) of the per-MVM vector held there."""
+    bits: int
+    bw_link: int
+    """The fastest link any admissible parent offers."""
+    port: str
+    """The parent's name if it is certain, else a key of its own."""
+
+
+def _registers(
+    layer: Layer, arch: Arch, arr: dict[str, int], core: dict[str, int]
+) -> list[_Register]:
+    prec = arch.precision
+    out = []
+    for op in OPERANDS:
+        lv = arch.level(arch.innermost(op))
+        if lv.bypass:
+            continue
+        parents = _parents(arch, op, lv)
+        out.append(
+            _Register(
+                op,
+                lv,
+                tuple(arr[d] * (1 if lv.per_core else core[d]) for d in DIMS),
+                {"I": prec.input, "W": prec.weight, "O": prec.psum}[op],
+                max(min(p.bw_bits_per_cycle, lv.bw_bits_per_cycle) for p in parents),
+                parents[0].name if len(parents) == 1 else f"?{op}",
+            )
+        )
+    return out
+
+
+def _volume(layer: Layer, r: _Register, ext: tuple[int, ...]) -> int:
+    return layer.volume(r.op, dict(zip(DIMS, ext, strict=True)))
+
+
+def _fits(layer: Layer, r: _Register, ext: tuple[int, ...]) -> bool:
+    """Whether one copy of the register's tile with extents ``ext`` fits."""
+    return _volume(layer, r, ext) * r.bits <= (r.level.capacity_bits or math.inf)
+
+
+def _tau(arch: Arch, r: _Register, elems: int, reads: bool) -> int:
+    """Cycles of one transfer of ``elems`` into the register (τ of the evaluator);
+    O's parent holds partial sums iff they are read back."""
+    prec = arch.precision
+    p_bits = r.bits if r.op != "O" else (prec.psum if reads else prec.output)
+    return max(
+        -(-elems * p_bits // r.bw_link),
+        -(-elems * r.bits // r.level.bw_bits_per_cycle),
+    )
+
+
+def _single_only(arch: Arch, r: _Register, elems: int) -> bool:
+    """Whether the register cannot double-buffer a tile of ``elems`` elements."""
+    blocked = r.op == "W" and arch.macro.weight_write_blocks_compute
+    cap = r.level.capacity_bits or math.inf
+    return not r.level.double_buffer or blocked or 2 * elems * r.bits > cap
+
+
 def bound_for(
     layer: Layer,
     arch: Arch,
@@ -123,49 +200,13 @@ def bound_for(
     temporal: dict[str, list[int]],
 ) -> SpatialBound:
     """Latency and energy bounds of every mapping with this spatial unrolling."""
-    cores = arch.cores_axis.name
-    arr = {d: 1 for d in DIMS}
-    core = {d: 1 for d in DIMS}
-    for ax, dims in spatial.items():
-        for d, v in dims.items():
-            (core if ax == cores else arr)[d] *= v
+    arr, core = _split(arch, spatial)
     n_iter = math.prod(f for fs in temporal.values() for f in fs)
     active = math.prod(core.values())
     prec = arch.precision
     red = math.prod(f for d in layer.reduction for f in temporal.get(d, []))
-
-    reg: dict[str, tuple[Level, int, int]] = {}  # op -> (register, vector elems, bits)
-    for op in OPERANDS:
-        lv = arch.level(arch.innermost(op))
-        ext = {d: arr[d] * (1 if lv.per_core else core[d]) for d in DIMS}
-        bits = {"I": prec.input, "W": prec.weight, "O": prec.psum}[op]
-        reg[op] = (lv, layer.volume(op, ext), bits)
-
-    def fits_grown(op: str, d: str, f: int) -> bool:
-        lv, _, bits = reg[op]
-        ext = {x: arr[x] * (1 if lv.per_core else core[x]) for x in DIMS}
-        ext[d] *= f
-        return layer.volume(op, ext) * bits <= (lv.capacity_bits or math.inf)
-
-    def single_only(op: str) -> bool:
-        lv, elems, bits = reg[op]
-        blocked = op == "W" and arch.macro.weight_write_blocks_compute
-        cap = lv.capacity_bits or math.inf
-        return not lv.double_buffer or blocked or 2 * elems * bits > cap
-
-    def tau(op: str) -> int:
-        lv, elems, bits = reg[op]
-        bw = max(
-            min(p.bw_bits_per_cycle, lv.bw_bits_per_cycle)
-            for p in _parents(arch, op, lv)
-        )
-        p_bits = prec.psum if (op == "O" and red > 1) else bits
-        if op == "O" and red == 1:
-            p_bits = prec.output
-        return max(-(-elems * p_bits // bw), -(-elems * bits // lv.bw_bits_per_cycle))
-
-    ports = {op: {p.name for p in _parents(arch, op, reg[op][0])} for op in OPERANDS}
-    one_port = len(set().union(*ports.values())) == 1
+    regs = _registers(layer, arch, arr, core)
+    one_port = len({r.port for r in regs}) == 1
     t_mvm = arch.t_mvm
     best = math.inf if n_iter > 1 else float(t_mvm)
     for d in DIMS:
@@ -175,17 +216,18 @@ def bound_for(
         single: list[float] = []
         double: list[float] = []
         busy = 0.0
-        for op in OPERANDS:
-            if (
-                d not in layer.relevant[op]
-                or reg[op][0].bypass
-                or fits_grown(op, d, f_min)
-            ):
+        for r in regs:
+            grown = tuple(
+                b * (f_min if x == d else 1) for x, b in zip(DIMS, r.base, strict=True)
+            )
+            if d not in layer.relevant[r.op] or _fits(layer, r, grown):
                 continue
-            t = tau(op)
-            charge = 2 * t if op == "O" and red > 1 else t
-            busy += t * (2 - 1 / red) if op == "O" and red > 1 else t
-            (single if single_only(op) else double).append(charge)
+            elems = _volume(layer, r, r.base)
+            reads = r.op == "O" and red > 1
+            t = _tau(arch, r, elems, reads)
+            busy += t * (2 - 1 / red) if reads else t
+            charge = 2 * t if reads else t
+            (single if _single_only(arch, r, elems) else double).append(charge)
         if one_port:
             cost = max(t_mvm + sum(single), sum(double), busy)
         else:
@@ -197,7 +239,7 @@ def bound_for(
     n_mvm = n_iter * active
     i_vec = layer.volume("I", arr) * prec.input
     o_vec = layer.volume("O", arr) * prec.psum
-    ireg, oreg = reg["I"][0], reg["O"][0]
+    ireg, oreg = arch.level(arch.innermost("I")), arch.level(arch.innermost("O"))
     energy = (
         (layer.full_volume("W") * prec.weight + layer.full_volume("I") * prec.input)
         * dram.read_pj_per_bit
@@ -219,42 +261,6 @@ def bound_for(
     )
 
 
-@dataclass(frozen=True)
-class _Register:
-    """The innermost level of one operand, as the suffix search sees it."""
-
-    op: str
-    level: Level
-    base: tuple[int, ...]
-    """Extents (in ``DIMS`` order) of the per-MVM vector held there."""
-    bits: int
-    bw_link: int
-    """The fastest link any admissible parent offers."""
-    port: str
-    """The parent's name if it is certain, else a key of its own."""
-
-
-def _registers(layer: Layer, arch: Arch, arr: dict[str, int], core: dict[str, int]):
-    prec = arch.precision
-    out = []
-    for op in OPERANDS:
-        lv = arch.level(arch.innermost(op))
-        if lv.bypass:
-            continue
-        parents = _parents(arch, op, lv)
-        out.append(
-            _Register(
-                op,
-                lv,
-                tuple(arr[d] * (1 if lv.per_core else core[d]) for d in DIMS),
-                {"I": prec.input, "W": prec.weight, "O": prec.psum}[op],
-                max(min(p.bw_bits_per_cycle, lv.bw_bits_per_cycle) for p in parents),
-                parents[0].name if len(parents) == 1 else f"?{op}",
-            )
-        )
-    return out
-
-
 def suffix_latency(
     layer: Layer, arch: Arch, bound: SpatialBound, limit: float = math.inf
 ) -> float:
@@ -271,38 +277,18 @@ def suffix_latency(
     or above ``limit`` are cut; the result is then ``limit``.
     """
     temporal, n_iter = bound.temporal, bound.n_iter
-    cores = arch.cores_axis.name
-    arr = {d: 1 for d in DIMS}
-    core = {d: 1 for d in DIMS}
-    for ax, dims in bound.spatial.items():
-        for d, v in dims.items():
-            (core if ax == cores else arr)[d] *= v
-    regs = _registers(layer, arch, arr, core)
+    regs = _registers(layer, arch, *_split(arch, bound.spatial))
     items = sorted({(d, f) for d, fs in temporal.items() for f in fs})
     rel = [[d in layer.relevant[r.op] for d, _ in items] for r in regs]
     red = [d in layer.reduction for d, _ in items]
     base = n_iter * arch.t_mvm
-    prec = arch.precision
     best = [min(limit, math.inf)]
     ports = sorted({r.port for r in regs})
 
-    def volume(r: _Register, ext: tuple[int, ...]) -> int:
-        return layer.volume(r.op, dict(zip(DIMS, ext, strict=True)))
-
-    def fits(r: _Register, ext: tuple[int, ...]) -> bool:
-        return volume(r, ext) * r.bits <= (r.level.capacity_bits or math.inf)
-
     def charge(r: _Register, ext: tuple[int, ...], t: int, reads: bool):
-        elems = volume(r, ext)
-        p_bits = r.bits if r.op != "O" else (prec.psum if reads else prec.output)
-        tau = max(
-            -(-elems * p_bits // r.bw_link),
-            -(-elems * r.bits // r.level.bw_bits_per_cycle),
-        )
-        blocked = r.op == "W" and arch.macro.weight_write_blocks_compute
-        cap = r.level.capacity_bits or math.inf
-        single = not r.level.double_buffer or blocked or 2 * elems * r.bits > cap
-        serial = t * tau * (2 if reads else 1) if single else 0
+        elems = _volume(layer, r, ext)
+        tau = _tau(arch, r, elems, reads)
+        serial = t * tau * (2 if reads else 1) if _single_only(arch, r, elems) else 0
         busy = t * tau + (t // 2 * tau if reads else 0)  # reads: T − D ≥ T / 2
         return serial, busy
 
@@ -334,7 +320,7 @@ def suffix_latency(
                 grown = list(states[k])
                 grown[DIMS.index(d)] *= f
                 opts = [("trigger", None)]
-                if fits(regs[k], tuple(grown)):
+                if _fits(layer, regs[k], tuple(grown)):
                     opts.append(("absorb", tuple(grown)))
                 options.append(opts)
             for choice in itertools.product(*options):
