@@ -101,10 +101,17 @@ Latency (Table III, collapsed and pipelined)
     ``B_p = Σ_{triggered edges on p} (T·τ + (T − D)·τ_read)``; ``boot`` = Σ τ of the
     untriggered loads, ``tail`` = Σ τ of the untriggered write-backs::
 
-        latency = boot + max(Lat_0, max_p B_p) + tail
+        latency = boot + max(Lat_0, max_p (B_p + I_p)) + tail
 
     The port-busy term keeps the model from going below the bandwidth bound
-    (transfers of different operands on one port cannot all overlap).
+    (transfers of different operands on one port cannot all overlap). I_p =
+    W_{j+1}, with j the innermost slot at which an edge on p triggers, is the
+    time the port must idle however well it is used: after its last load the
+    iterations of that tile still run, and before its first write-back the
+    first tile must be computed (a port-bound layer ends one innermost body
+    after its port does; the transfers that might hide in that time, a pending
+    double-buffered write-back or prefetch, are at most one per edge and are
+    not subtracted).
 
 Energy (pJ)
     Per edge, with T transfers: I/W: T × (parent_bits·read_p·inst_p +
@@ -191,6 +198,8 @@ class Cost:
     """Π f_i × t_mvm: the latency if nothing ever stalled."""
     port_busy: dict[str, int]
     """Busy cycles per port (triggered edges only)."""
+    port_idle: dict[str, int]
+    """Cycles each port with triggered edges must idle: W_{j+1}, j its innermost slot."""
     reads_bits: dict[str, int]
     """Bits read from each level (all instances)."""
     writes_bits: dict[str, int]
@@ -287,6 +296,7 @@ def evaluate(layer: Layer, arch: Arch, mapping: Mapping) -> Cost:
     double: list[dict[str, int]] = [{} for _ in range(n)]
     chain: list[dict[str, int]] = [{} for _ in range(n)]  # single, per operand
     busy: dict[str, int] = {}
+    inner_slot: dict[str, int] = {}  # innermost trigger slot of each port's edges
     boot = tail = 0
     transfers: list[Transfer] = []
 
@@ -374,6 +384,7 @@ def evaluate(layer: Layer, arch: Arch, mapping: Mapping) -> Cost:
                 if not dbuf:
                     chain[j][op] = chain[j].get(op, 0) + charge
                 busy[lp_.name] = busy.get(lp_.name, 0) + (count + reads_back) * tau
+                inner_slot[lp_.name] = max(inner_slot.get(lp_.name, j), j)
             transfers.append(
                 Transfer(
                     operand=op,
@@ -393,21 +404,22 @@ def evaluate(layer: Layer, arch: Arch, mapping: Mapping) -> Cost:
                 )
             )
 
-    # latency recursion
+    # latency recursion; w[i] = W_i, w[n] = t_mvm
     t_mvm = arch.t_mvm
-    lat = t_mvm
+    w = [0] * n + [t_mvm]
     fill = 0
     for i in range(n - 1, -1, -1):
         s = max(max(single[i].values(), default=0), max(chain[i].values(), default=0))
         dd = max(double[i].values(), default=0)
-        body = lat + s
+        body = w[i + 1] + s
         ports = [
             v + double[i].get(k, 0) for k, v in single[i].items() if k in double[i]
         ]
-        lat = f[i] * max(body, dd, *ports)
+        w[i] = f[i] * max(body, dd, *ports)
         fill += min(body, dd)
-    lat0 = lat + fill
-    latency = boot + max(lat0, max(busy.values(), default=0)) + tail
+    lat0 = w[0] + fill
+    idle = {port: w[j + 1] for port, j in inner_slot.items()}
+    latency = boot + max([lat0, *(b + idle[p] for p, b in busy.items())]) + tail
 
     # compute energy
     prod_f = math.prod(f)
@@ -440,6 +452,7 @@ def evaluate(layer: Layer, arch: Arch, mapping: Mapping) -> Cost:
         tail=tail,
         compute_cycles=prod_f * t_mvm,
         port_busy=busy,
+        port_idle=idle,
         reads_bits=reads,
         writes_bits=writes,
         occupancy_bits=occupancy,

@@ -792,7 +792,7 @@ class CpSatMiredo:
     def port_bandwidth(self) -> None:
         """Port busy time bounds the latency; untriggered edges form boot and tail.
 
-        latency = boot + max(Lat_0, max_port Σ_edges T·τ) + tail.
+        latency = boot + max(Lat_0, max_port (Σ_edges T·τ + I_port)) + tail.
         """
         m = self.m
         ub = self._ub_latency
@@ -832,11 +832,46 @@ class CpSatMiredo:
                     if o == op and cc == c:
                         v = self._if_else(par, trig_busy, 0, 0, ub, f"pb_{op}_{c}_{p}")
                         busy.setdefault(self.lv[op][p], []).append(v)
+        idle = self._port_idle()
         core = self._int(0, ub, "core")
-        m.add_max_equality(core, [self.lat0, *(sum(v) for v in busy.values())])
+        m.add_max_equality(
+            core, [self.lat0, *(sum(v) + idle.get(q, 0) for q, v in busy.items())]
+        )
         self.latency = self._int(0, ub, "latency")
         m.add(self.latency == sum(boot) + core + sum(tail))
         self.boot, self.tail = boot, tail
+
+    def _port_idle(self) -> dict[int, object]:
+        """I_q = W_{j+1}, j the innermost slot at which an edge on port q triggers
+        (0 if none does): ``b[i]`` = "an edge on q triggers at slot ≥ i" is a
+        monotone OR-chain and j is where it switches off."""
+        m = self.m
+        ub = self._ub_latency
+        on: dict[int, list[list]] = {}
+        if not self.n:
+            return {}
+        for (op, c, p), par in self.par.items():
+            q = self.lv[op][p]
+            rows = on.setdefault(q, [[] for _ in self.slots])
+            for i in self.slots:
+                t = self.trig[op, c, i]
+                rows[i].append(
+                    t if _const(par, 1) else self._and(par, t, f"pt_{op}_{c}_{p}_{i}")
+                )
+        idle: dict[int, object] = {}
+        for q, rows in on.items():
+            b = [self._bool(f"pb_{q}_{i}") for i in self.slots] + [0]
+            for i in self.slots:
+                m.add_max_equality(b[i], [b[i + 1], *rows[i]])
+            v = self._int(0, ub, f"idle_{q}")
+            nxt = [*self.lat[1:], self.t_mvm]
+            for i in self.slots:
+                last = self._bool(f"pl_{q}_{i}")
+                m.add(last == b[i] - b[i + 1])
+                m.add(v == nxt[i]).only_enforce_if(last)
+            m.add(v == 0).only_enforce_if(~b[0])
+            idle[q] = v
+        return idle
 
     def energy(self) -> None:
         """Access energy per edge, MVM energy and leakage, in integer units of ``energy_unit`` pJ."""
@@ -1102,4 +1137,13 @@ class CpSatMiredo:
                     self.m.add_hint(
                         self.db[op, q], int((name, op) in mapping.double_buffer)
                     )
+        return True
+
+    def fix_mapping(self, mapping: Mapping) -> bool:
+        """Fix the decision variables to ``mapping`` (its hint made binding)."""
+        if not self.add_hint(mapping):
+            return False
+        hint = self.m.proto.solution_hint
+        for index, value in zip(hint.vars, hint.values, strict=True):
+            self.m.add(self.m.get_int_var_from_proto_index(index) == value)
         return True

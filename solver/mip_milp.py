@@ -1019,7 +1019,7 @@ class HighsMiredo:
     def port_bandwidth(self) -> None:
         """Port busy time B_p = Σ_edges on p (T·τ + (T − D)·τ), boot and tail.
 
-        latency = boot + max(Lat_0, max_p B_p) + tail.
+        latency = boot + max(Lat_0, max_p (B_p + I_p)) + tail.
         """
         cap = self.cap
         ports = sorted({self.lv[op][p] for (op, _c, p) in self.par})
@@ -1055,11 +1055,47 @@ class HighsMiredo:
                     (tail if op == "O" else boot).iadd(v)
         core = self._cont("core", ub=cap)
         self._ge(core, self.lat0)
-        for b in self.busy.values():
-            self._ge(core, b)
+        idle = self._port_idle()
+        for port, b in self.busy.items():
+            self._ge(core, b + idle[port])
         self.latency = self._cont("latency", ub=cap)
         self._ge(self.latency, boot + core + tail)
         self.core = core
+
+    def _port_idle(self) -> dict[int, Lx]:
+        """I_q = W_{j+1}, j the innermost slot at which an edge on port q triggers.
+
+        With pt_{e,i} = par_e ∧ trig_{e,i}: ``I_q ≥ W_{i+1} − cap·(1 − pt_{e,i})
+        − cap·Σ_{k>i} Σ_{e' on q} pt_{e',k}``; W is non-increasing inwards, so
+        the innermost trigger gives the binding row.
+        """
+        cap = self.cap
+        nxt = [*self.lat[1:], Lx(const=float(self.t_mvm))]
+        pts: dict[int, list[list[Lx]]] = {}
+        for (op, c, p), par in self.par.items():
+            rows = pts.setdefault(self.lv[op][p], [[] for _ in self.slots])
+            for i in self.slots:
+                trig = self.trig[op, c, i]
+                if par.is_const():
+                    rows[i].append(trig * par.const)
+                    continue
+                pt = self._cont(f"pt_{op}_{c}_{p}_{i}", ub=1.0)
+                self._ge(pt, par + trig - 1)
+                self._le(pt, par)
+                self._le(pt, trig)
+                rows[i].append(pt)
+        idle: dict[int, Lx] = {}
+        for port, rows in pts.items():
+            v = self._cont(f"idle_{port}", ub=cap)
+            inner = Lx()
+            for i in reversed(self.slots):
+                for pt in rows[i]:
+                    self._ge(v, nxt[i] - (1 - pt) * cap - inner * cap)
+                inner = inner + lsum(rows[i])
+            idle[port] = v
+        for port in self.busy:
+            idle.setdefault(port, Lx())
+        return idle
 
     def energy(self) -> None:
         """Access energy per edge (T writes + (T − D) read-backs), MVM and leakage, in pJ.

@@ -167,3 +167,37 @@ def test_solve_layer_dispatches_to_highs() -> None:
     heur = solve_layer(layer, SMALL, objective="latency", mapper="heuristic")
     assert sol.solver == "highs" and sol.variables > 0 and sol.constraints > 0
     assert sol.cost.latency <= heur.cost.latency
+
+
+def _port_bound_mappings() -> list[tuple[Layer, Mapping]]:
+    """Random valid mappings whose latency is set by a port's busy + idle time."""
+    out = []
+    for layer, seed in [
+        (Layer.gemm("fc", m=1, k=32, n=8), 0),
+        (Layer.gemm("fc", m=1, k=32, n=8), 2),
+        (Layer("kc", {"K": 8, "C": 8}), 0),
+        (Layer.conv("pw3", k=4, c=16, in_hw=(2, 2), r=1, s=1), 2),
+    ]:
+        for m in _random_mappings(layer, TINY, 30, seed=seed):
+            c = evaluate(layer, TINY, m)
+            if c.latency > c.boot + max([c.lat0, *c.port_busy.values()]) + c.tail:
+                out.append((layer, m))
+    return out
+
+
+def test_port_idle_term_matches_evaluator() -> None:
+    """A port-bound mapping ends one innermost body after its port: both backends,
+    fixed to such mappings, give the evaluator's latency."""
+    from cp_model_fixed import fixed_cpsat_latency
+
+    cases = _port_bound_mappings()
+    assert len(cases) >= 4
+    for layer, m in cases:
+        want = evaluate(layer, TINY, m).latency
+        model = HighsMiredo(layer, TINY, objective="latency")
+        assert model.fix_mapping(m)
+        model.h.run()
+        assert model.h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        got = model.h.getInfo().objective_function_value
+        assert _rel(got, want) < 1e-7, (str(m), got, want)
+        assert fixed_cpsat_latency(layer, TINY, m) == want, str(m)
