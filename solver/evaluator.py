@@ -65,10 +65,11 @@ Transfers (edges, eq. 11)
 
     O: every transfer writes c's tile back to p; when T > D, T − D transfers also
     read the partial sums back from p (the first visit of each tile starts from
-    zero) at the same volume, so ``τ_read = τ``. The recursion charges
-    ``τ_O = τ + (τ if T > D else 0)`` on *every* trigger iteration (a documented
-    over-approximation of the D·τ reads it does not do); traffic, energy and port
-    busy time count exactly T writes and T − D reads.
+    zero) at the same volume, so ``τ_read = τ``. A trigger iteration reads
+    back iff some reduction loop at or above the trigger slot is past its first
+    iteration: the recursion charges ``τ_O = τ + (τ if T > D else 0)`` in the
+    steady state and τ alone on first visits (``W⁰`` below); traffic, energy
+    and port busy time count exactly T writes and T − D reads.
 
 Buffering
     A transfer into c of λ is double-buffered iff ``(c, λ) ∈ mapping.double_buffer``
@@ -83,12 +84,17 @@ Latency (Table III, collapsed and pipelined)
     one after the other: DRAM → LB, then LB → macro), D_i the max over ports for
     the double-buffered ones, ``body_i = W_{i+1} + S_i`` and::
 
-        W_i = f_i · max(body_i, D_i, P_i)   Lat_0 = W_0 + Σ_i min(body_i, D_i)
+        W_i = f_i · it_i,   it_i = max(body_i, D_i, P_i)
+        Lat_0 = W⁰_0 + Σ_i min(body_i, D_i)
 
     where P_i = max over ports of S_{i,p} + D_{i,p}: a port carries every
     transfer triggered at slot i once per iteration, single- and double-buffered
     alike (a double-buffered prefetch cannot hide behind a single-buffered load
-    of the same port).
+    of the same port). W⁰_i is loop i run while every reduction loop outside
+    it is in its first iteration, so no partial sum is read back yet: it⁰_i is
+    it_i with O charged τ and W⁰_{i+1} inside (``W⁰_n = t_mvm``), and
+    ``W⁰_i = it⁰_i + (f_i − 1)·it_i`` for a reduction loop (only its first
+    iteration stays first), ``f_i·it⁰_i`` otherwise.
 
     Single-buffered transfers are serial with the body; a double-buffered one
     overlaps it, and the prefetch of the next tile crosses loop boundaries (the
@@ -251,6 +257,18 @@ def psum_port_may_bind(arch: Arch, parent: Level, child: Level) -> bool:
     return arch.precision.psum * link > arch.precision.output * child.bw_bits_per_cycle
 
 
+def _iteration(
+    single: dict[str, int], double: dict[str, int], chain: dict[str, int], inner: int
+) -> tuple[int, int]:
+    """One iteration of a slot: ``(max(body, D, P), min(body, D))`` with
+    ``body = inner + S`` (see the module docstring)."""
+    s = max(max(single.values(), default=0), max(chain.values(), default=0))
+    dd = max(double.values(), default=0)
+    body = inner + s
+    ports = [v + double.get(k, 0) for k, v in single.items() if k in double]
+    return max(body, dd, *ports), min(body, dd)
+
+
 def used_levels(arch: Arch, mapping: Mapping, operand: str) -> list[str]:
     """Admissible levels of ``operand`` minus the bypassed ones, outermost first."""
     skip = mapping.bypass.get(operand, frozenset())
@@ -292,9 +310,10 @@ def evaluate(layer: Layer, arch: Arch, mapping: Mapping) -> Cost:
     e_level: dict[str, float] = {lv.name: 0.0 for lv in levels}
     occupancy: dict[str, int] = {lv.name: 0 for lv in levels}
     tile_bits: dict[tuple[str, str], int] = {}
-    single: list[dict[str, int]] = [{} for _ in range(n)]
-    double: list[dict[str, int]] = [{} for _ in range(n)]
-    chain: list[dict[str, int]] = [{} for _ in range(n)]  # single, per operand
+    # charges per slot and port, [every visit, first visit (no psum read-back)]
+    single: list[list[dict[str, int]]] = [[{} for _ in range(n)] for _ in range(2)]
+    double: list[list[dict[str, int]]] = [[{} for _ in range(n)] for _ in range(2)]
+    chain: list[list[dict[str, int]]] = [[{} for _ in range(n)] for _ in range(2)]
     busy: dict[str, int] = {}
     inner_slot: dict[str, int] = {}  # innermost trigger slot of each port's edges
     boot = tail = 0
@@ -379,10 +398,11 @@ def evaluate(layer: Layer, arch: Arch, mapping: Mapping) -> Cost:
                 else:
                     boot += tau
             else:
-                table = double if dbuf else single
-                table[j][lp_.name] = table[j].get(lp_.name, 0) + charge
-                if not dbuf:
-                    chain[j][op] = chain[j].get(op, 0) + charge
+                for k, ch in enumerate((charge, tau if op == "O" else charge)):
+                    table = (double if dbuf else single)[k][j]
+                    table[lp_.name] = table.get(lp_.name, 0) + ch
+                    if not dbuf:
+                        chain[k][j][op] = chain[k][j].get(op, 0) + ch
                 busy[lp_.name] = busy.get(lp_.name, 0) + (count + reads_back) * tau
                 inner_slot[lp_.name] = max(inner_slot.get(lp_.name, j), j)
             transfers.append(
@@ -404,20 +424,18 @@ def evaluate(layer: Layer, arch: Arch, mapping: Mapping) -> Cost:
                 )
             )
 
-    # latency recursion; w[i] = W_i, w[n] = t_mvm
+    # latency recursion; w[i] = W_i, w0[i] = W⁰_i, w[n] = w0[n] = t_mvm
     t_mvm = arch.t_mvm
     w = [0] * n + [t_mvm]
+    w0 = [0] * n + [t_mvm]
     fill = 0
     for i in range(n - 1, -1, -1):
-        s = max(max(single[i].values(), default=0), max(chain[i].values(), default=0))
-        dd = max(double[i].values(), default=0)
-        body = w[i + 1] + s
-        ports = [
-            v + double[i].get(k, 0) for k, v in single[i].items() if k in double[i]
-        ]
-        w[i] = f[i] * max(body, dd, *ports)
-        fill += min(body, dd)
-    lat0 = w[0] + fill
+        it, fl = _iteration(single[0][i], double[0][i], chain[0][i], w[i + 1])
+        it0, _ = _iteration(single[1][i], double[1][i], chain[1][i], w0[i + 1])
+        w[i] = f[i] * it
+        w0[i] = it0 + (f[i] - 1) * it if i in red_pos else f[i] * it0
+        fill += fl
+    lat0 = w0[0] + fill
     idle = {port: w[j + 1] for port, j in inner_slot.items()}
     latency = boot + max([lat0, *(b + idle[p] for p, b in busy.items())]) + tail
 

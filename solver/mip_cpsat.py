@@ -699,10 +699,17 @@ class CpSatMiredo:
         """Eq. (12): charge each transfer at its slot, single- or double-buffered, per port."""
         m = self.m
         ub = self._ub_latency
-        self.charge_s: dict[int, dict[int, list]] = {i: {} for i in self.slots}
-        self.charge_d: dict[int, dict[int, list]] = {i: {} for i in self.slots}
+        # [steady state, first visit]: on a first visit O reads no partial sums back
+        self.charge_s: list[dict[int, dict[int, list]]] = [
+            {i: {} for i in self.slots} for _ in range(2)
+        ]
+        self.charge_d: list[dict[int, dict[int, list]]] = [
+            {i: {} for i in self.slots} for _ in range(2)
+        ]
         # single-buffered charges per operand: one operand's hops are serial
-        self.chain_s: dict[int, dict[str, list]] = {i: {} for i in self.slots}
+        self.chain_s: list[dict[int, dict[str, list]]] = [
+            {i: {} for i in self.slots} for _ in range(2)
+        ]
         self.edge_tau: dict[tuple[str, int], object] = {}
         for op in OPERANDS:
             for c in range(1, len(self.lv[op])):
@@ -724,60 +731,85 @@ class CpSatMiredo:
                         for double in (False, True):
                             if double and _const(dbv, 0):
                                 continue
-                            v = self._int(0, ub, f"ch_{op}_{c}_{p}_{i}_{int(double)}")
                             lits = [par, self.trig[op, c, i]]
                             if not _const(dbv, 0):
                                 lits.append(dbv if double else ~dbv)
-                            m.add(v == et).only_enforce_if(lits)
-                            for lit in lits:
-                                m.add(v == 0).only_enforce_if(~lit)
-                            target = self.charge_d if double else self.charge_s
-                            target[i].setdefault(port, []).append(v)
-                            if not double and len(self.lv[op]) > 2:
-                                self.chain_s[i].setdefault(op, []).append(v)
+                            name = f"{op}_{c}_{p}_{i}_{int(double)}"
+                            steady = self._charge(et, lits, f"ch_{name}")
+                            first = (
+                                self._charge(self.tau[op, c], lits, f"ch0_{name}")
+                                if op == "O"
+                                else steady
+                            )
+                            for k, v in enumerate((steady, first)):
+                                target = self.charge_d if double else self.charge_s
+                                target[k][i].setdefault(port, []).append(v)
+                                if not double and len(self.lv[op]) > 2:
+                                    self.chain_s[k][i].setdefault(op, []).append(v)
+
+    def _charge(self, value, lits: list, name: str) -> cp_model.IntVar:
+        """``value`` if all ``lits`` hold, else 0."""
+        v = self._int(0, self._ub_latency, name)
+        self.m.add(v == value).only_enforce_if(lits)
+        for lit in lits:
+            self.m.add(v == 0).only_enforce_if(~lit)
+        return v
 
     def table3_latency(self) -> None:
-        """Table III, pipelined: W_i = N_i · max(W_{i+1} + S_i, D_i, P_i) and
-        Lat_0 = W_0 + Σ_i min(W_{i+1} + S_i, D_i) (see ``solver/evaluator.py``).
+        """Table III, pipelined: W_i = N_i · it_i, it_i = max(W_{i+1} + S_i, D_i, P_i),
+        and Lat_0 = W⁰_0 + Σ_i min(W_{i+1} + S_i, D_i) (see ``solver/evaluator.py``).
 
-        S_i (D_i) is the slowest port's sum of single- (double-) buffered transfers
-        triggered at slot i (S_i also covers each operand's own serial hops); all operands must arrive before an iteration starts
-        (operand synchronisation). Inactive slots pass latency through (eq. 13).
+        S_i (D_i) is the slowest port's sum of single- (double-) buffered
+        transfers triggered at slot i (S_i also covers each operand's own serial
+        hops); all operands must arrive before an iteration starts (operand
+        synchronisation). Inactive slots pass latency through (eq. 13). W⁰_i is
+        the first visit: no partial sums read back, ``it⁰_i + (N_i − 1)·it_i`` at
+        a reduction loop, ``N_i·it⁰_i`` elsewhere.
         """
         m = self.m
         ub = self._ub_latency
         lat_next: object = self.t_mvm
+        first_next: object = self.t_mvm
         self.lat: list[object] = [0] * self.n
         fills = []
         for i in reversed(self.slots):
-            S = self._port_max(
-                {
-                    **self.charge_s[i],
-                    **{("op", o): v for o, v in self.chain_s[i].items()},
-                },
-                f"S_{i}",
-            )
-            D = self._port_max(self.charge_d[i], f"D_{i}")
-            body = self._int(0, ub, f"body_{i}")
-            m.add(body == lat_next + S)
-            # P_i: a port carries its single- and double-buffered transfers alike
-            both = [
-                sum(v) + sum(self.charge_d[i][p])
-                for p, v in self.charge_s[i].items()
-                if p in self.charge_d[i]
-            ]
-            steady = self._int(0, ub, f"steady_{i}")
-            m.add_max_equality(steady, [body, D, *both])
+            it, body, D = self._iteration(0, i, lat_next)
             fill = self._int(0, ub, f"fill_{i}")  # min(body, D): the pipeline's fill
             m.add_min_equality(fill, [body, D])
             fills.append(fill)
             lat = self._int(0, ub, f"lat_{i}")
-            m.add_multiplication_equality(lat, [self.f[i], steady])
+            m.add_multiplication_equality(lat, [self.f[i], it])
             self.lat[i] = lat
-            lat_next = lat
+            it0, _, _ = self._iteration(1, i, first_next)
+            first = self._int(0, ub, f"lat0_{i}")
+            red = self.red[i]
+            if not _const(red, 1):
+                prod = self._int(0, ub, f"lat0p_{i}")
+                m.add_multiplication_equality(prod, [self.f[i], it0])
+                m.add(first == prod).only_enforce_if(~red)
+            if not _const(red, 0):
+                m.add(first == it0 + lat - it).only_enforce_if(red)
+            lat_next, first_next = lat, first
         lat0 = self._int(0, ub, "lat0")
-        m.add(lat0 == lat_next + sum(fills))
+        m.add(lat0 == first_next + sum(fills))
         self.lat0 = lat0
+
+    def _iteration(self, k: int, i: int, inner) -> tuple[object, object, object]:
+        """``(max(body, D, P), body, D)`` of one iteration of slot i with
+        ``body = inner + S``; k = 0 steady state, 1 first visit."""
+        m = self.m
+        ub = self._ub_latency
+        single, double = self.charge_s[k][i], self.charge_d[k][i]
+        chain = {("op", o): v for o, v in self.chain_s[k][i].items()}
+        S = self._port_max({**single, **chain}, f"S{k}_{i}")
+        D = self._port_max(double, f"D{k}_{i}")
+        body = self._int(0, ub, f"body{k}_{i}")
+        m.add(body == inner + S)
+        # P_i: a port carries its single- and double-buffered transfers alike
+        both = [sum(v) + sum(double[p]) for p, v in single.items() if p in double]
+        it = self._int(0, ub, f"it{k}_{i}")
+        m.add_max_equality(it, [body, D, *both])
+        return it, body, D
 
     def _port_max(self, by_port: dict[int, list], name: str):
         if not by_port:

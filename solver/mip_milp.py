@@ -858,6 +858,9 @@ class HighsMiredo:
         self.cs: dict[tuple[str, int, int, int], Lx] = {}
         self.cd: dict[tuple[str, int, int, int], Lx] = {}
         self.cw: dict[tuple[str, int, int, int], Lx] = {}
+        # first visit: O reads no partial sums back (I and W as in cs, cd)
+        self.cs0: dict[tuple[str, int, int, int], Lx] = {}
+        self.cd0: dict[tuple[str, int, int, int], Lx] = {}
         for op in OPERANDS:
             for c in range(1, len(self.lv[op])):
                 dbv = self.db[op, c]
@@ -883,6 +886,17 @@ class HighsMiredo:
                             w = self._cont(f"cw_{c}_{p}_{i}", ub=tm)
                             self._ge(w, t - tm * (1 - trig))
                             self.cw[op, c, p, i] = w
+                            s0 = self._cont(f"cs0_{c}_{p}_{i}", ub=tm)
+                            self._ge(s0, t - tm * (1 - trig) - tm * dbv)
+                            self.cs0[op, c, p, i] = s0
+                            if has_db:
+                                d0 = self._cont(f"cd0_{c}_{p}_{i}", ub=tm)
+                                self._ge(d0, t - tm * (1 - trig) - tm * (1 - dbv))
+                                self.cd0[op, c, p, i] = d0
+                        else:
+                            self.cs0[op, c, p, i] = s
+                            if has_db:
+                                self.cd0[op, c, p, i] = d
                     # aggregated: the edge is charged once if it triggers anywhere
                     tot = lsum(self.cs[op, c, p, i] for i in self.slots)
                     if has_db:
@@ -917,36 +931,29 @@ class HighsMiredo:
         return v
 
     def table3_latency(self) -> None:
-        """Table III, pipelined: W_i = N_i·max(W_{i+1} + S_i, D_i, P_i) and
-        Lat_0 = W_0 + Σ_i (W_{i+1} + S_i + D_i − max(...)) (``solver/evaluator.py``).
+        """Table III, pipelined: W_i = N_i·it_i, it_i = max(W_{i+1} + S_i, D_i, P_i),
+        and Lat_0 = W⁰_0 + Σ_i min(W_{i+1} + S_i, D_i) (``solver/evaluator.py``).
 
-        The product is disaggregated over the factor values the slot may hold,
-        with Z_{i,v} ≤ (cap / v)·y_{i,v}; empty slots pass latency through (eq. 13).
-        The fill term's −max is safe with a lower-bounded max: raising it raises
-        W_i by at least as much.
+        The products are disaggregated over the factor values the slot may hold,
+        with Z_{i,v} ≤ (cap / v)·y_{i,v}; empty slots pass latency through (eq.
+        13). W⁰ (first visit, no partial sums read back) is disaggregated over
+        (value, O-relevance): ``W⁰_i = it⁰_i + R_i`` at a reduction loop, with
+        ``R_i ≥ W_i − it_i``, and ``N_i·it⁰_i`` elsewhere. The fill min(body, D)
+        takes one binary per slot.
         """
         cap = self.cap
         lat_next: Lx = Lx(const=float(self.t_mvm))
+        first_next: Lx = Lx(const=float(self.t_mvm))
         self.lat: list[Lx] = [Lx()] * self.n
         fill = Lx()
         for i in reversed(self.slots):
-            S = self._port_max(self._serial_sums(self.cs, i), f"S_{i}")
-            D = self._port_max(self._port_sums(self.cd, i), f"D_{i}")
-            steady = self._cont(f"steady_{i}", ub=cap)
-            self._ge(steady, lat_next + S)
-            self._ge(steady, D)
-            singles, doubles = self._port_sums(self.cs, i), self._port_sums(self.cd, i)
-            both = [singles[p] + doubles[p] for p in singles if p in doubles]
-            for e in both:  # P_i: a port carries single and double transfers alike
-                self._ge(steady, e)
-            if both:  # min(body, D) by a binary: steady no longer equals max(body, D)
+            steady, body, D = self._iteration(self.cs, self.cd, i, lat_next, "")
+            if not D.is_const():
                 fl = self._cont(f"fill_{i}", ub=cap)
                 b = self._var(0, 1, f"fillb_{i}", integer=True)
-                self._ge(fl, lat_next + S - cap * b)
+                self._ge(fl, body - cap * b)
                 self._ge(fl, D - cap * (1 - b))
                 fill = fill + fl
-            else:
-                fill = fill + lat_next + S + D - steady
             zs = []
             total = Lx()
             for g in self.g_val:
@@ -961,8 +968,41 @@ class HighsMiredo:
             lat = self._cont(f"lat_{i}", ub=cap)
             self._ge(lat, total + z0)
             self.lat[i] = lat
-            lat_next = lat
-        self.lat0 = lat_next + fill
+            # first visit
+            it0, _, _ = self._iteration(self.cs0, self.cd0, i, first_next, "0")
+            zs, total = [], Lx()
+            for g in self.g_vo:
+                v = g[0]
+                z = self._cont(f"zf_{i}_{v}_{g[1]}", ub=cap / v)
+                self._le(z, (cap / v) * self.y_vo[i][g])
+                zs.append(z)
+                total.iadd(z, v if g[1] else 1)
+            zf0 = self._cont(f"zf_{i}_0", ub=cap)
+            self._le(zf0, cap * (1 - self.occ[i]))
+            self._ge(lsum(zs) + zf0, it0)
+            rest = self._cont(f"rf_{i}", ub=cap)
+            self._ge(rest, lat - steady - cap * (1 - self.red[i]))
+            first = self._cont(f"lat0_{i}", ub=cap)
+            self._ge(first, total + zf0 + rest)
+            lat_next, first_next = lat, first
+        self.lat0 = first_next + fill
+
+    def _iteration(
+        self, cs: dict, cd: dict, i: int, inner: Lx, tag: str
+    ) -> tuple[Lx, Lx, Lx]:
+        """``(it, body, D)`` of one iteration of slot i: it ≥ max(body, D, P),
+        body = inner + S (lower-bounded maxima)."""
+        S = self._port_max(self._serial_sums(cs, i), f"S{tag}_{i}")
+        D = self._port_max(self._port_sums(cd, i), f"D{tag}_{i}")
+        it = self._cont(f"steady{tag}_{i}", ub=self.cap)
+        body = inner + S
+        self._ge(it, body)
+        self._ge(it, D)
+        singles, doubles = self._port_sums(cs, i), self._port_sums(cd, i)
+        for p in singles:  # P_i: a port carries single and double transfers alike
+            if p in doubles:
+                self._ge(it, singles[p] + doubles[p])
+        return it, body, D
 
     def _chain(
         self, name: str, x: list[Lx], cap: float, groups: list, ys: list[dict]
