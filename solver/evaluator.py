@@ -110,14 +110,17 @@ Latency (Table III, collapsed and pipelined)
         latency = boot + max(Lat_0, max_p (B_p + I_p)) + tail
 
     The port-busy term keeps the model from going below the bandwidth bound
-    (transfers of different operands on one port cannot all overlap). I_p =
-    W_{j+1}, with j the innermost slot at which an edge on p triggers, is the
-    time the port must idle however well it is used: after its last load the
-    iterations of that tile still run, and before its first write-back the
-    first tile must be computed (a port-bound layer ends one innermost body
-    after its port does; the transfers that might hide in that time, a pending
-    double-buffered write-back or prefetch, are at most one per edge and are
-    not subtracted).
+    (transfers of different operands on one port cannot all overlap). I_p is
+    the time port p must idle however well it is used::
+
+        I_p = max(0, max over edges e on p of (X_e − inner_p(j_e)))
+
+    with X_e = body_j for a load triggered at slot j (after the port's last
+    load of e the last iteration of loop j still runs) and X_e = W_{j+1} for an
+    O write-back (the first tile is computed before its first write-back);
+    inner_p(j) is the port's own work inside one iteration of slot j, which can
+    fill that time: each edge on p triggered at a slot k > j moves
+    T = Π_{j<i≤k} f_i tiles there (and reads back T − D of them, for O).
 
 Energy (pJ)
     Per edge, with T transfers: I/W: T × (parent_bits·read_p·inst_p +
@@ -205,7 +208,7 @@ class Cost:
     port_busy: dict[str, int]
     """Busy cycles per port (triggered edges only)."""
     port_idle: dict[str, int]
-    """Cycles each port with triggered edges must idle: W_{j+1}, j its innermost slot."""
+    """I_p: cycles each port with triggered edges must idle (module docstring)."""
     reads_bits: dict[str, int]
     """Bits read from each level (all instances)."""
     writes_bits: dict[str, int]
@@ -259,14 +262,14 @@ def psum_port_may_bind(arch: Arch, parent: Level, child: Level) -> bool:
 
 def _iteration(
     single: dict[str, int], double: dict[str, int], chain: dict[str, int], inner: int
-) -> tuple[int, int]:
-    """One iteration of a slot: ``(max(body, D, P), min(body, D))`` with
+) -> tuple[int, int, int]:
+    """One iteration of a slot: ``(max(body, D, P), body, min(body, D))`` with
     ``body = inner + S`` (see the module docstring)."""
     s = max(max(single.values(), default=0), max(chain.values(), default=0))
     dd = max(double.values(), default=0)
     body = inner + s
     ports = [v + double.get(k, 0) for k, v in single.items() if k in double]
-    return max(body, dd, *ports), min(body, dd)
+    return max(body, dd, *ports), body, min(body, dd)
 
 
 def used_levels(arch: Arch, mapping: Mapping, operand: str) -> list[str]:
@@ -315,7 +318,7 @@ def evaluate(layer: Layer, arch: Arch, mapping: Mapping) -> Cost:
     double: list[list[dict[str, int]]] = [[{} for _ in range(n)] for _ in range(2)]
     chain: list[list[dict[str, int]]] = [[{} for _ in range(n)] for _ in range(2)]
     busy: dict[str, int] = {}
-    inner_slot: dict[str, int] = {}  # innermost trigger slot of each port's edges
+    on_port: dict[str, list[tuple[str, int, int]]] = {}  # (operand, slot, τ) per port
     boot = tail = 0
     transfers: list[Transfer] = []
 
@@ -404,7 +407,7 @@ def evaluate(layer: Layer, arch: Arch, mapping: Mapping) -> Cost:
                     if not dbuf:
                         chain[k][j][op] = chain[k][j].get(op, 0) + ch
                 busy[lp_.name] = busy.get(lp_.name, 0) + (count + reads_back) * tau
-                inner_slot[lp_.name] = max(inner_slot.get(lp_.name, j), j)
+                on_port.setdefault(lp_.name, []).append((op, j, tau))
             transfers.append(
                 Transfer(
                     operand=op,
@@ -429,14 +432,38 @@ def evaluate(layer: Layer, arch: Arch, mapping: Mapping) -> Cost:
     w = [0] * n + [t_mvm]
     w0 = [0] * n + [t_mvm]
     fill = 0
+    body = [0] * n
     for i in range(n - 1, -1, -1):
-        it, fl = _iteration(single[0][i], double[0][i], chain[0][i], w[i + 1])
-        it0, _ = _iteration(single[1][i], double[1][i], chain[1][i], w0[i + 1])
+        it, body[i], fl = _iteration(single[0][i], double[0][i], chain[0][i], w[i + 1])
+        it0, _, _ = _iteration(single[1][i], double[1][i], chain[1][i], w0[i + 1])
         w[i] = f[i] * it
         w0[i] = it0 + (f[i] - 1) * it if i in red_pos else f[i] * it0
         fill += fl
     lat0 = w0[0] + fill
-    idle = {port: w[j + 1] for port, j in inner_slot.items()}
+
+    def inner(edges: list[tuple[str, int, int]], j: int) -> int:
+        """Port work of one iteration of slot j: the edges triggered inside it,
+        T = Π_{j<i≤slot} f_i transfers each, T − D of them O read-backs."""
+        work = 0
+        for op, slot, tau in edges:
+            if slot > j:
+                t = math.prod(f[j + 1 : slot + 1])
+                d = math.prod(
+                    f[i] for i in range(j + 1, slot + 1) if loops[i].dim not in red
+                )
+                work += tau * (t + (t - d if op == "O" else 0))
+        return work
+
+    idle = {
+        port: max(
+            0,
+            *(
+                (w[j + 1] if op == "O" else body[j]) - inner(edges, j)
+                for op, j, _ in edges
+            ),
+        )
+        for port, edges in on_port.items()
+    }
     latency = boot + max([lat0, *(b + idle[p] for p, b in busy.items())]) + tail
 
     # compute energy

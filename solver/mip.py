@@ -188,7 +188,7 @@ def solve_layer(
             mapper,
             solver,
             "heuristic" if best_map is h_map else "feasible",
-            result.gap,
+            _gap(incumbent, low),
             elapsed,
             result.variables,
             result.constraints,
@@ -220,8 +220,7 @@ def solve_layer(
     if "unrollings" in extra:
         bound = min(bound, incumbent)
     bound = max(bound, low)
-    best = cost.objective(objective)
-    gap = max(0.0, min(1.0, (best - bound) / best)) if best > 0 else 0.0
+    gap = _gap(cost.objective(objective), bound)
     if status == "feasible" and gap <= gap_limit:
         status = "optimal"
     return Solution(
@@ -238,3 +237,8 @@ def solve_layer(
         result.objective,
         notes,
     )
+
+
+def _gap(best: float, bound: float) -> float:
+    """Relative gap of ``best`` over ``bound``, within [0, 1]."""
+    return max(0.0, min(1.0, (best - bound) / best)) if best > 0 else 0.0

@@ -706,6 +706,8 @@ class CpSatMiredo:
         self.charge_d: list[dict[int, dict[int, list]]] = [
             {i: {} for i in self.slots} for _ in range(2)
         ]
+        # O's first-visit charges (its write-backs alone) per slot and port
+        self.charge_o: dict[int, dict[int, list]] = {i: {} for i in self.slots}
         # single-buffered charges per operand: one operand's hops are serial
         self.chain_s: list[dict[int, dict[str, list]]] = [
             {i: {} for i in self.slots} for _ in range(2)
@@ -741,6 +743,8 @@ class CpSatMiredo:
                                 if op == "O"
                                 else steady
                             )
+                            if op == "O":
+                                self.charge_o[i].setdefault(port, []).append(first)
                             for k, v in enumerate((steady, first)):
                                 target = self.charge_d if double else self.charge_s
                                 target[k][i].setdefault(port, []).append(v)
@@ -771,9 +775,11 @@ class CpSatMiredo:
         lat_next: object = self.t_mvm
         first_next: object = self.t_mvm
         self.lat: list[object] = [0] * self.n
+        self.body: list[object] = [0] * self.n
         fills = []
         for i in reversed(self.slots):
             it, body, D = self._iteration(0, i, lat_next)
+            self.body[i] = body
             fill = self._int(0, ub, f"fill_{i}")  # min(body, D): the pipeline's fill
             m.add_min_equality(fill, [body, D])
             fills.append(fill)
@@ -874,36 +880,80 @@ class CpSatMiredo:
         self.boot, self.tail = boot, tail
 
     def _port_idle(self) -> dict[int, object]:
-        """I_q = W_{j+1}, j the innermost slot at which an edge on port q triggers
-        (0 if none does): ``b[i]`` = "an edge on q triggers at slot ≥ i" is a
-        monotone OR-chain and j is where it switches off."""
+        """I_q = max(0, max over edges e on q of X_e − inner_q(j_e)): X_e is
+        body_j for a load triggered at slot j, W_{j+1} for an O write-back
+        (see ``solver/evaluator.py``)."""
         m = self.m
         ub = self._ub_latency
-        on: dict[int, list[list]] = {}
         if not self.n:
             return {}
+        on: dict[int, list[tuple[list, list]]] = {}  # per slot: loads, write-backs
         for (op, c, p), par in self.par.items():
             q = self.lv[op][p]
-            rows = on.setdefault(q, [[] for _ in self.slots])
+            rows = on.setdefault(q, [([], []) for _ in self.slots])
             for i in self.slots:
                 t = self.trig[op, c, i]
-                rows[i].append(
-                    t if _const(par, 1) else self._and(par, t, f"pt_{op}_{c}_{p}_{i}")
-                )
+                lit = t if _const(par, 1) else self._and(par, t, f"pt_{op}_{c}_{p}_{i}")
+                rows[i][op == "O"].append(lit)
+        nxt = [*self.lat[1:], self.t_mvm]
         idle: dict[int, object] = {}
         for q, rows in on.items():
-            b = [self._bool(f"pb_{q}_{i}") for i in self.slots] + [0]
+            inner = self._port_inner(q)
+            cands: list = [0]
             for i in self.slots:
-                m.add_max_equality(b[i], [b[i + 1], *rows[i]])
+                for k, lits in enumerate(rows[i]):
+                    if not lits:
+                        continue
+                    hit = self._bool(f"ih_{q}_{i}_{k}")
+                    m.add_max_equality(hit, lits)
+                    cand = self._int(-ub, ub, f"ic_{q}_{i}_{k}")
+                    x = nxt[i] if k else self.body[i]
+                    m.add(cand == x - inner[i + 1]).only_enforce_if(hit)
+                    m.add(cand == 0).only_enforce_if(~hit)
+                    cands.append(cand)
             v = self._int(0, ub, f"idle_{q}")
-            nxt = [*self.lat[1:], self.t_mvm]
-            for i in self.slots:
-                last = self._bool(f"pl_{q}_{i}")
-                m.add(last == b[i] - b[i + 1])
-                m.add(v == nxt[i]).only_enforce_if(last)
-            m.add(v == 0).only_enforce_if(~b[0])
+            m.add_max_equality(v, cands)
             idle[q] = v
         return idle
+
+    def _port_inner(self, q: int) -> list[object]:
+        """inner[i]: port q's work in one iteration of slot i − 1 (inner[0] = B_q).
+
+        ``A_i = N_i·(A_{i+1} + X_i)`` over the port's transfers (τ each) and, for
+        its O read-backs, ``E_i = E_{i+1} + (N_i − 1)·U_i`` at a reduction loop,
+        ``N_i·E_{i+1}`` elsewhere, U_i = A^O_{i+1} + X^O_i one iteration's O
+        write-backs; inner[i] = A_i + E_i.
+        """
+        m = self.m
+        ub = self._ub_latency
+        n = self.n
+        a: list[object] = [0] * (n + 1)
+        ao: list[object] = [0] * (n + 1)
+        e: list[object] = [0] * (n + 1)
+        has_o = any(self.charge_o[i].get(q) for i in self.slots)
+        for i in reversed(self.slots):
+            x = sum(self.charge_s[1][i].get(q, [])) + sum(
+                self.charge_d[1][i].get(q, [])
+            )
+            per = self._int(0, ub, f"pa_{q}_{i}")
+            m.add(per == a[i + 1] + x)
+            a[i] = self._int(0, ub, f"pA_{q}_{i}")
+            m.add_multiplication_equality(a[i], [self.f[i], per])
+            if not has_o:
+                continue
+            u = self._int(0, ub, f"pu_{q}_{i}")
+            m.add(u == ao[i + 1] + sum(self.charge_o[i].get(q, [])))
+            ao[i] = self._int(0, ub, f"pAo_{q}_{i}")
+            m.add_multiplication_equality(ao[i], [self.f[i], u])
+            e[i] = self._int(0, ub, f"pE_{q}_{i}")
+            red = self.red[i]
+            if not _const(red, 1):
+                prod = self._int(0, ub, f"pEp_{q}_{i}")
+                m.add_multiplication_equality(prod, [self.f[i], e[i + 1]])
+                m.add(e[i] == prod).only_enforce_if(~red)
+            if not _const(red, 0):
+                m.add(e[i] == e[i + 1] + ao[i] - u).only_enforce_if(red)
+        return [a[i] + e[i] for i in range(n + 1)]
 
     def energy(self) -> None:
         """Access energy per edge, MVM energy and leakage, in integer units of ``energy_unit`` pJ."""

@@ -875,33 +875,37 @@ class HighsMiredo:
                         ct, cm = t, tm
                     for i in self.slots:
                         trig = self.trig[op, c, i]
-                        s = self._cont(f"cs_{op}_{c}_{p}_{i}", ub=cm)
-                        self._ge(s, ct - cm * (1 - trig) - cm * dbv)
-                        self.cs[op, c, p, i] = s
-                        if has_db:
-                            d = self._cont(f"cd_{op}_{c}_{p}_{i}", ub=cm)
-                            self._ge(d, ct - cm * (1 - trig) - cm * (1 - dbv))
-                            self.cd[op, c, p, i] = d
+                        key = (op, c, p, i)
+                        name = f"_{op}_{c}_{p}_{i}"
+                        s, d = self._split_charge(name, ct, cm, trig, dbv)
                         if op == "O":
                             w = self._cont(f"cw_{c}_{p}_{i}", ub=tm)
                             self._ge(w, t - tm * (1 - trig))
-                            self.cw[op, c, p, i] = w
-                            s0 = self._cont(f"cs0_{c}_{p}_{i}", ub=tm)
-                            self._ge(s0, t - tm * (1 - trig) - tm * dbv)
-                            self.cs0[op, c, p, i] = s0
-                            if has_db:
-                                d0 = self._cont(f"cd0_{c}_{p}_{i}", ub=tm)
-                                self._ge(d0, t - tm * (1 - trig) - tm * (1 - dbv))
-                                self.cd0[op, c, p, i] = d0
+                            self.cw[key] = w
+                            s0, d0 = self._split_charge(f"0{name}", t, tm, trig, dbv)
                         else:
-                            self.cs0[op, c, p, i] = s
-                            if has_db:
-                                self.cd0[op, c, p, i] = d
+                            s0, d0 = s, d
+                        self.cs[key], self.cs0[key] = s, s0
+                        if d is not None:
+                            self.cd[key], self.cd0[key] = d, d0
                     # aggregated: the edge is charged once if it triggers anywhere
                     tot = lsum(self.cs[op, c, p, i] for i in self.slots)
                     if has_db:
                         tot.iadd(lsum(self.cd[op, c, p, i] for i in self.slots))
                     self._ge(tot, ct - cm * (1 - self.a[op, c][0]))
+
+    def _split_charge(
+        self, name: str, value: Lx, vmax: float, trig: Lx, dbv: Lx
+    ) -> tuple[Lx, Lx | None]:
+        """``value`` charged at a trigger slot, as its (single-, double-buffered)
+        parts; no double part when the child cannot be double-buffered."""
+        s = self._cont(f"cs{name}", ub=vmax)
+        self._ge(s, value - vmax * (1 - trig) - vmax * dbv)
+        if dbv.is_const():
+            return s, None
+        d = self._cont(f"cd{name}", ub=vmax)
+        self._ge(d, value - vmax * (1 - trig) - vmax * (1 - dbv))
+        return s, d
 
     def _port_sums(
         self, table: dict[tuple[str, int, int, int], Lx], i: int
@@ -946,8 +950,10 @@ class HighsMiredo:
         first_next: Lx = Lx(const=float(self.t_mvm))
         self.lat: list[Lx] = [Lx()] * self.n
         fill = Lx()
+        self.body: list[Lx] = [Lx()] * self.n
         for i in reversed(self.slots):
             steady, body, D = self._iteration(self.cs, self.cd, i, lat_next, "")
+            self.body[i] = body
             if not D.is_const():
                 fl = self._cont(f"fill_{i}", ub=cap)
                 b = self._var(0, 1, f"fillb_{i}", integer=True)
@@ -1006,9 +1012,10 @@ class HighsMiredo:
 
     def _chain(
         self, name: str, x: list[Lx], cap: float, groups: list, ys: list[dict]
-    ) -> tuple[Lx, list[dict]]:
-        """``A_i = N_i·(A_{i+1} + X_i)``, disaggregated; returns A_0 and the Z's."""
+    ) -> tuple[list[Lx], list[dict]]:
+        """``A_i = N_i·(A_{i+1} + X_i)``, disaggregated; returns A_0 … A_n and the Z's."""
         nxt: Lx = Lx()
+        out: list[Lx] = [Lx()] * (self.n + 1)
         zs_all: list[dict] = [{} for _ in self.slots]
         for i in reversed(self.slots):
             zs = {}
@@ -1023,17 +1030,19 @@ class HighsMiredo:
             cur = self._cont(f"{name}_{i}", ub=cap)
             self._ge(cur, lsum(g[0] * z for g, z in zs.items()) + z0)
             zs_all[i] = zs
-            nxt = cur
-        return nxt, zs_all
+            out[i] = nxt = cur
+        return out, zs_all
 
-    def _e_chain(self, name: str, zu: list[dict], cap: float) -> Lx:
-        """Σ (T − D)·X over O edges: ``E_i = E_{i+1} + (N_i − 1)·(E_{i+1} | U_i)``.
+    def _e_chain(self, name: str, zu: list[dict], cap: float) -> list[Lx]:
+        """Σ (T − D)·X over O edges: ``E_i = E_{i+1} + (N_i − 1)·(E_{i+1} | U_i)``;
+        returns E_0 … E_n.
 
         For an O-relevant factor at slot i the read-backs so far multiply by N_i;
         for a reduction factor each of its N_i − 1 repeats reads back every
         transfer below (U_i, disaggregated as ``zu`` by the O chain).
         """
         nxt: Lx = Lx()
+        out: list[Lx] = [Lx()] * (self.n + 1)
         rel_groups = [g for g in self.g_vo if g[1]]
         for i in reversed(self.slots):
             inc = Lx()
@@ -1053,8 +1062,8 @@ class HighsMiredo:
                 self._ge(lsum(zs) + z0, nxt)
             cur = self._cont(f"{name}_{i}", ub=cap)
             self._ge(cur, nxt + inc)
-            nxt = cur
-        return nxt
+            out[i] = nxt = cur
+        return out
 
     def port_bandwidth(self) -> None:
         """Port busy time B_p = Σ_edges on p (T·τ + (T − D)·τ), boot and tail.
@@ -1064,6 +1073,7 @@ class HighsMiredo:
         cap = self.cap
         ports = sorted({self.lv[op][p] for (op, _c, p) in self.par})
         self.busy: dict[int, Lx] = {}
+        self.inner: dict[int, list[Lx]] = {}
         for port in ports:
             x_iw = [Lx() for _ in self.slots]
             x_o = [Lx() for _ in self.slots]
@@ -1076,15 +1086,17 @@ class HighsMiredo:
                     x_iw[i].iadd(v)
                     if (op, c, p, i) in self.cd:
                         x_iw[i].iadd(self.cd[op, c, p, i])
-            total = Lx()
+            # inner[i]: the port's work in one iteration of slot i − 1
+            inner = [Lx() for _ in range(self.n + 1)]
             if any(not e.is_const() for e in x_iw):
                 a_iw, _ = self._chain(f"biw{port}", x_iw, cap, self.g_val, self.y_val)
-                total.iadd(a_iw)
+                inner = [u + v for u, v in zip(inner, a_iw, strict=True)]
             if any(not e.is_const() for e in x_o):
                 a_o, zu = self._chain(f"bo{port}", x_o, cap, self.g_vo, self.y_vo)
-                total.iadd(a_o)
-                total.iadd(self._e_chain(f"be{port}", zu, cap))
-            self.busy[port] = total
+                e_o = self._e_chain(f"be{port}", zu, cap)
+                inner = [u + v + w for u, v, w in zip(inner, a_o, e_o, strict=True)]
+            self.busy[port] = inner[0]
+            self.inner[port] = inner
         boot, tail = Lx(), Lx()
         for op in OPERANDS:
             for c in range(1, len(self.lv[op])):
@@ -1103,36 +1115,29 @@ class HighsMiredo:
         self.core = core
 
     def _port_idle(self) -> dict[int, Lx]:
-        """I_q = W_{j+1}, j the innermost slot at which an edge on port q triggers.
-
-        With pt_{e,i} = par_e ∧ trig_{e,i}: ``I_q ≥ W_{i+1} − cap·(1 − pt_{e,i})
-        − cap·Σ_{k>i} Σ_{e' on q} pt_{e',k}``; W is non-increasing inwards, so
-        the innermost trigger gives the binding row.
+        """I_q ≥ X_e − inner_q(j_e) for every edge e on port q, with X_e = body_j
+        for a load triggered at slot j and W_{j+1} for an O write-back
+        (``solver/evaluator.py``): ``I_q ≥ X_i − inner[i + 1] − cap·(1 − pt_{e,i})``
+        with pt_{e,i} = par_e ∧ trig_{e,i}. inner comes from the port's busy
+        chains, so raising it raises B_q at least as much: the rows are safe.
         """
         cap = self.cap
         nxt = [*self.lat[1:], Lx(const=float(self.t_mvm))]
-        pts: dict[int, list[list[Lx]]] = {}
+        idle: dict[int, Lx] = {}
         for (op, c, p), par in self.par.items():
-            rows = pts.setdefault(self.lv[op][p], [[] for _ in self.slots])
+            port = self.lv[op][p]
+            if port not in idle:
+                idle[port] = self._cont(f"idle_{port}", ub=cap)
+            inner = self.inner[port]
             for i in self.slots:
                 trig = self.trig[op, c, i]
                 if par.is_const():
-                    rows[i].append(trig * par.const)
-                    continue
-                pt = self._cont(f"pt_{op}_{c}_{p}_{i}", ub=1.0)
-                self._ge(pt, par + trig - 1)
-                self._le(pt, par)
-                self._le(pt, trig)
-                rows[i].append(pt)
-        idle: dict[int, Lx] = {}
-        for port, rows in pts.items():
-            v = self._cont(f"idle_{port}", ub=cap)
-            inner = Lx()
-            for i in reversed(self.slots):
-                for pt in rows[i]:
-                    self._ge(v, nxt[i] - (1 - pt) * cap - inner * cap)
-                inner = inner + lsum(rows[i])
-            idle[port] = v
+                    pt = trig * par.const
+                else:
+                    pt = self._cont(f"pt_{op}_{c}_{p}_{i}", ub=1.0)
+                    self._ge(pt, par + trig - 1)
+                x = nxt[i] if op == "O" else self.body[i]
+                self._ge(idle[port], x - inner[i + 1] - (1 - pt) * cap)
         for port in self.busy:
             idle.setdefault(port, Lx())
         return idle
@@ -1192,10 +1197,10 @@ class HighsMiredo:
                         z = self._cont(f"er_{c}_{i}", ub=big)
                         self._ge(z, ur_v - big * (1 - self.trig[op, c, i]))
                         x_rd[i].iadd(z)
-        a_all, _ = self._chain("ea", x_all, cap, self.g_val, self.y_val)
-        a_rd, zu = self._chain("er", x_rd, cap, self.g_vo, self.y_vo)
-        reads = self._e_chain("ee", zu, cap)
-        del a_rd  # only its disaggregation feeds the read-back recursion
+        a_all = self._chain("ea", x_all, cap, self.g_val, self.y_val)[0][0]
+        # only the disaggregation of the read chain feeds the read-back recursion
+        _, zu = self._chain("er", x_rd, cap, self.g_vo, self.y_vo)
+        reads = self._e_chain("ee", zu, cap)[0]
         # compute: one activation per MVM, plus the registers feeding it
         macs = self.macs
         rows_ax, cols_ax = self._rows_cols()

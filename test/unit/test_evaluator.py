@@ -119,10 +119,14 @@ def test_hand_case_psum_readback_multicast_double_buffer() -> None:
     assert c.lat0 == 63
     # Port busy: DRAM 2*4 + 2*4 = 16; GB 2*4 = 8; LB 8*1 + 4*2 + (8+4)*2 = 40.
     assert c.port_busy == {"DRAM": 16, "GB": 8, "LB": 40}
-    # Idle after/before a port's innermost trigger: LB slot 2 -> W_3 = 2;
-    # DRAM and GB slot 0 -> W_1 = 24. Port terms 42, 40, 32, all below 63.
-    assert c.port_idle == {"DRAM": 24, "GB": 24, "LB": 2}
-    # boot 0, tail 8: latency = 0 + max(63, 42, 40, 32) + 8 = 71.
+    # Idle, max over a port's edges of X - inner (X = body_j for a load at
+    # slot j, W_{j+1} for an O write-back; inner = the port's work deeper than j
+    # in one iteration of slot j). DRAM: I and W loads at slot 0, body_0 = 32,
+    # nothing deeper -> 32. GB: I at slot 0 -> 32. LB: I at slot 2: body_2 = 3;
+    # W at slot 1: body_1 = 12 minus the LB work of one K iteration (I 2 x 1,
+    # O 2 x 2, no read-back within it) = 6; O at slot 2: W_3 = 2 -> 6.
+    assert c.port_idle == {"DRAM": 32, "GB": 32, "LB": 6}
+    # boot 0, tail 8: latency = 0 + max(63, 16 + 32, 8 + 32, 40 + 6) + 8 = 71.
     assert (c.boot, c.tail, c.latency) == (0, 8, 71)
     # Energy per edge (pJ):
     #  I DRAM->GB 2*(32*10 + 32*3) = 832; GB->LB 2*(32*2 + 16*1*2) = 192;

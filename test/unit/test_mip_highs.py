@@ -19,6 +19,7 @@ from miredo.solver.validator import validate
 from miredo.solver.workload import DIMS, OPERANDS, Layer
 
 sys.path.insert(0, str(Path(__file__).parent))
+from cp_model_fixed import fixed_cpsat_latency
 from enumerate_mappings import db_candidates, operand_options, spatial_assignments
 from test_mip import _random_layers
 
@@ -74,7 +75,8 @@ FIXED = [
 def test_fixed_mapping_lp_equals_evaluator(
     arch: Arch, layer: Layer, objective: str
 ) -> None:
-    """Integers fixed to a mapping, the LP optimum is exactly the evaluator's value.
+    """Integers fixed to a mapping, the LP optimum (and CP-SAT's latency) is
+    exactly the evaluator's value.
 
     Random valid mappings with bypass, double buffering, spatial unrolling and
     halos: this checks every row family against the evaluator point by point.
@@ -90,6 +92,8 @@ def test_fixed_mapping_lp_equals_evaluator(
         want = evaluate(layer, arch, m).objective(objective)
         got = model.h.getInfo().objective_function_value
         assert _rel(got, want) < 1e-7, (str(m), got, want)
+        if objective == "latency":
+            assert fixed_cpsat_latency(layer, arch, m) == want, str(m)
 
 
 ENUM = _random_layers(20)[:6]
@@ -172,26 +176,26 @@ def test_solve_layer_dispatches_to_highs() -> None:
 def _port_bound_mappings() -> list[tuple[Layer, Mapping]]:
     """Random valid mappings whose latency is set by a port's busy + idle time."""
     out = []
-    for layer, seed in [
-        (Layer.gemm("fc", m=1, k=32, n=8), 0),
-        (Layer.gemm("fc", m=1, k=32, n=8), 2),
-        (Layer("kc", {"K": 8, "C": 8}), 0),
-        (Layer.conv("pw3", k=4, c=16, in_hw=(2, 2), r=1, s=1), 2),
-    ]:
-        for m in _random_mappings(layer, TINY, 30, seed=seed):
-            c = evaluate(layer, TINY, m)
-            if c.latency > c.boot + max([c.lat0, *c.port_busy.values()]) + c.tail:
-                out.append((layer, m))
+    layers = [
+        Layer.gemm("fc", m=1, k=32, n=8),
+        Layer("kc", {"K": 8, "C": 8}),
+        Layer.conv("pw3", k=4, c=16, in_hw=(2, 2), r=1, s=1),
+        Layer("kcp", {"K": 4, "C": 4, "P": 4}),
+    ]
+    for layer in layers:
+        for seed in range(3):
+            for m in _random_mappings(layer, TINY, 30, seed=seed):
+                c = evaluate(layer, TINY, m)
+                if c.latency > c.boot + max([c.lat0, *c.port_busy.values()]) + c.tail:
+                    out.append((layer, m))
     return out
 
 
 def test_port_idle_term_matches_evaluator() -> None:
     """A port-bound mapping ends one innermost body after its port: both backends,
     fixed to such mappings, give the evaluator's latency."""
-    from cp_model_fixed import fixed_cpsat_latency
-
     cases = _port_bound_mappings()
-    assert len(cases) >= 4
+    assert len(cases) >= 8
     for layer, m in cases:
         want = evaluate(layer, TINY, m).latency
         model = HighsMiredo(layer, TINY, objective="latency")
