@@ -560,6 +560,12 @@ def vgg(
     return b.model()
 
 
+def bert_base_block(seed: int = 0, seq: int = 128) -> onnx.ModelProto:
+    """One BERT-base encoder block (d_model 768, 12 heads, d_ff 3072) on a
+    ``1 x seq x 768`` input: :func:`transformer_block` at full size."""
+    return transformer_block(seed, seq=seq, d_model=768, heads=12, d_ff=3072)
+
+
 # --------------------------------------------------------------------------- #
 # Small graphs for the lit tests
 # --------------------------------------------------------------------------- #

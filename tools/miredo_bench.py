@@ -39,6 +39,7 @@ BUILTIN = (
     "resnet_block",
     "mobilenet_block",
     "transformer_block",
+    "bert_base_block",
 )
 """Models built in code (`miredo.frontends.testmodels`)."""
 
@@ -47,7 +48,7 @@ SWEEP_MODELS = (
     "mobilenetv2",
     "efficientnet_b0",
     "vgg",
-    "transformer_block",
+    "bert_base_block",
 )
 """The models of Fig. 5's model sweep."""
 

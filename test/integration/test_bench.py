@@ -257,3 +257,9 @@ def test_new_models_import() -> None:
     assert "blocks.15.se.expand" in eff
     vgg = contractions(testmodels.vgg(size=32, fc=64))
     assert len(vgg) == 13 + 3 and vgg[-1] == "fc3"
+    # the BERT-base block: 4 projections, 2 attention matmuls, 2 FFN layers
+    bert = import_onnx_model(testmodels.bert_base_block(seq=4))
+    dims = {op.node.data: op.dims for op in bert.walk() if isinstance(op, ContractOp)}
+    assert len(dims) == 8
+    assert str(dims["fc1.matmul"]).count("3072") == 1
+    assert str(dims["scores"]).count("G=12") == 1
