@@ -13,8 +13,10 @@ Each constraint family is one method named after the paper's equation:
 * ``eq9_capacity``           capacities, doubled under double buffering (ψ^DM);
 * ``eq10_11_transfers``      B^T / T_{i,λ}: transfer slot, count and time of every edge;
 * ``eq12_buffering``         ψ^DL: single- versus double-buffered charges per slot;
-* ``table3_latency``         the latency recursion of Table III with operand synchronisation;
-* ``port_bandwidth``         every port's busy time bounds the latency from below;
+* ``table3_latency``         the latency recursion of Table III with operand synchronisation
+                             (steady state and first visits, which read no partial sums back);
+* ``port_bandwidth``         every port's busy time, plus the time it must idle, bounds the
+                             latency from below;
 * ``energy``                 access, MVM and leakage energy;
 * ``unrolling_cuts``         optional: only the given spatial unrollings, with their bounds;
 * ``eq14_objective``         latency, energy or EDP.

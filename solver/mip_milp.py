@@ -13,8 +13,8 @@ row is linear. One method per constraint family, named after the paper's equatio
 * ``eq9_capacity``          capacities, doubled under double buffering (ψ^DM);
 * ``eq10_11_transfers``     the transfer slot of every edge and its time T (ceil exact);
 * ``eq12_buffering``        ψ^DL: single- versus double-buffered charges per slot and port;
-* ``table3_latency``        the latency recursion of Table III;
-* ``port_bandwidth``        port busy time, boot and tail;
+* ``table3_latency``        the latency recursion of Table III (steady state, first visits);
+* ``port_bandwidth``        port busy and idle time, boot and tail;
 * ``energy``                access, MVM and leakage energy (built for energy / EDP only);
 * ``physical_cuts``         compute and DRAM bounds (valid cuts);
 * ``eq14_objective``        latency, energy, or E + λ·L (the EDP outer loop's weighting).
