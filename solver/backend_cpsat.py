@@ -25,6 +25,16 @@ class BackendResult:
     build_time: float = 0.0
 
 
+INTERLEAVE_ONE_WORKER = True
+"""With one worker, interleave CP-SAT's subsolvers (LNS included) in that thread
+instead of running its default search alone. Measured (``solve_layer``, miredo,
+EDP, table4, 8 s wall, 1 worker; EDP over the heuristic's, default -> interleaved):
+ResNet-18 layer2.0.conv1 1.000 -> 0.935, layer3.0.conv1 1.000 -> 0.697,
+layer3.0.conv2 1.000 -> 0.807, layer1 conv 1.000 -> 1.000, layer4.0.conv1
+0.881 -> 0.892, layer3.0.downsample 0.772 -> 0.877, layer2.0.downsample
+0.826 -> 0.899: geometric mean 0.921 -> 0.868."""
+
+
 def solve_cpsat(
     layer: Layer,
     arch: Arch,
@@ -67,6 +77,8 @@ def solve_cpsat(
     else:
         solver.parameters.max_time_in_seconds = max(0.01, time_limit)
         solver.parameters.num_workers = workers
+        if workers == 1 and INTERLEAVE_ONE_WORKER:
+            solver.parameters.interleave_search = True
     solver.parameters.random_seed = seed
     # stop once proven within ``gap_limit`` (then reported as optimal, with the gap)
     solver.parameters.relative_gap_limit = gap_limit
