@@ -49,6 +49,8 @@ from miredo.solver.workload import Layer
 
 OPERANDS = ("I", "W", "O")
 REDUCTION = frozenset("CRS")
+"""The dims a macro's rows may take (an arch's reduction axis); a layer's own
+reduction dims are ``Layer.reduction``."""
 DIMS = ("N", "G", "K", "C", "P", "Q", "R", "S")
 
 
@@ -249,7 +251,11 @@ class CpSatMiredo:
         }
         self.red = [
             self._flag(
-                [self.xt[f.index, i] for f in self.factors if f.dim in REDUCTION],
+                [
+                    self.xt[f.index, i]
+                    for f in self.factors
+                    if f.dim in self.layer.reduction
+                ],
                 f"red_{i}",
             )
             for i in self.slots
