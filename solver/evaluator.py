@@ -318,7 +318,6 @@ def evaluate(layer: Layer, arch: Arch, mapping: Mapping) -> Cost:
     double: list[list[dict[str, int]]] = [[{} for _ in range(n)] for _ in range(2)]
     chain: list[list[dict[str, int]]] = [[{} for _ in range(n)] for _ in range(2)]
     busy: dict[str, int] = {}
-    on_port: dict[str, list[tuple[str, int, int]]] = {}  # (operand, slot, τ) per port
     boot = tail = 0
     transfers: list[Transfer] = []
 
@@ -407,7 +406,6 @@ def evaluate(layer: Layer, arch: Arch, mapping: Mapping) -> Cost:
                     if not dbuf:
                         chain[k][j][op] = chain[k][j].get(op, 0) + ch
                 busy[lp_.name] = busy.get(lp_.name, 0) + (count + reads_back) * tau
-                on_port.setdefault(lp_.name, []).append((op, j, tau))
             transfers.append(
                 Transfer(
                     operand=op,
@@ -441,25 +439,31 @@ def evaluate(layer: Layer, arch: Arch, mapping: Mapping) -> Cost:
         fill += fl
     lat0 = w0[0] + fill
 
-    def inner(edges: list[tuple[str, int, int]], j: int) -> int:
+    on_port: dict[str, list[Transfer]] = {}  # triggered edges per port
+    for e in transfers:
+        if e.slot is not None:
+            on_port.setdefault(e.parent, []).append(e)
+
+    def inner(edges: list[Transfer], j: int) -> int:
         """Port work of one iteration of slot j: the edges triggered inside it,
         T = Π_{j<i≤slot} f_i transfers each, T − D of them O read-backs."""
         work = 0
-        for op, slot, tau in edges:
-            if slot > j:
-                t = math.prod(f[j + 1 : slot + 1])
+        for e in edges:
+            if e.slot > j:
+                t = math.prod(f[j + 1 : e.slot + 1])
                 d = math.prod(
-                    f[i] for i in range(j + 1, slot + 1) if loops[i].dim not in red
+                    f[i] for i in range(j + 1, e.slot + 1) if loops[i].dim not in red
                 )
-                work += tau * (t + (t - d if op == "O" else 0))
+                work += e.tau * (t + (t - d if e.operand == "O" else 0))
         return work
 
     idle = {
         port: max(
             0,
             *(
-                (w[j + 1] if op == "O" else body[j]) - inner(edges, j)
-                for op, j, _ in edges
+                (w[e.slot + 1] if e.operand == "O" else body[e.slot])
+                - inner(edges, e.slot)
+                for e in edges
             ),
         )
         for port, edges in on_port.items()

@@ -796,17 +796,23 @@ class CpSatMiredo:
             self.lat[i] = lat
             it0, _, _ = self._iteration(1, i, first_next)
             first = self._int(0, ub, f"lat0_{i}")
-            red = self.red[i]
-            if not _const(red, 1):
-                prod = self._int(0, ub, f"lat0p_{i}")
-                m.add_multiplication_equality(prod, [self.f[i], it0])
-                m.add(first == prod).only_enforce_if(~red)
-            if not _const(red, 0):
-                m.add(first == it0 + lat - it).only_enforce_if(red)
+            self._per_reduction(i, first, it0 + lat - it, it0, f"lat0p_{i}")
             lat_next, first_next = lat, first
         lat0 = self._int(0, ub, "lat0")
         m.add(lat0 == first_next + sum(fills))
         self.lat0 = lat0
+
+    def _per_reduction(self, i: int, v, at_reduction, times_n, name: str) -> None:
+        """``v = at_reduction`` if slot i holds a reduction factor, else
+        ``v = N_i·times_n``."""
+        m = self.m
+        red = self.red[i]
+        if not _const(red, 1):
+            prod = self._int(0, self._ub_latency, name)
+            m.add_multiplication_equality(prod, [self.f[i], times_n])
+            m.add(v == prod).only_enforce_if(~red)
+        if not _const(red, 0):
+            m.add(v == at_reduction).only_enforce_if(red)
 
     def _iteration(self, k: int, i: int, inner) -> tuple[object, object, object]:
         """``(max(body, D, P), body, D)`` of one iteration of slot i with
@@ -954,13 +960,7 @@ class CpSatMiredo:
             ao[i] = self._int(0, ub, f"pAo_{q}_{i}")
             m.add_multiplication_equality(ao[i], [self.f[i], u])
             e[i] = self._int(0, ub, f"pE_{q}_{i}")
-            red = self.red[i]
-            if not _const(red, 1):
-                prod = self._int(0, ub, f"pEp_{q}_{i}")
-                m.add_multiplication_equality(prod, [self.f[i], e[i + 1]])
-                m.add(e[i] == prod).only_enforce_if(~red)
-            if not _const(red, 0):
-                m.add(e[i] == e[i + 1] + ao[i] - u).only_enforce_if(red)
+            self._per_reduction(i, e[i], e[i + 1] + ao[i] - u, e[i + 1], f"pEp_{q}_{i}")
         return [a[i] + e[i] for i in range(n + 1)]
 
     def energy(self) -> None:

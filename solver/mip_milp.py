@@ -960,36 +960,20 @@ class HighsMiredo:
                 self._ge(fl, body - cap * b)
                 self._ge(fl, D - cap * (1 - b))
                 fill = fill + fl
-            zs = []
-            total = Lx()
-            for g in self.g_val:
-                v = g[0]
-                z = self._cont(f"zl_{i}_{v}", ub=cap / v)
-                self._le(z, (cap / v) * self.y_val[i][g])
-                zs.append(z)
-                total.iadd(z, v)
-            z0 = self._cont(f"zl_{i}_0", ub=cap)
-            self._le(z0, cap * (1 - self.occ[i]))
-            self._ge(lsum(zs) + z0, steady)
+            zs, z0 = self._disaggregate(
+                f"zl_{i}", i, steady, cap, self.g_val, self.y_val
+            )
             lat = self._cont(f"lat_{i}", ub=cap)
-            self._ge(lat, total + z0)
+            self._ge(lat, lsum(g[0] * z for g, z in zs.items()) + z0)
             self.lat[i] = lat
-            # first visit
+            # first visit: N_i·it⁰_i, or it⁰_i + R_i at a reduction factor
             it0, _, _ = self._iteration(self.cs0, self.cd0, i, first_next, "0")
-            zs, total = [], Lx()
-            for g in self.g_vo:
-                v = g[0]
-                z = self._cont(f"zf_{i}_{v}_{g[1]}", ub=cap / v)
-                self._le(z, (cap / v) * self.y_vo[i][g])
-                zs.append(z)
-                total.iadd(z, v if g[1] else 1)
-            zf0 = self._cont(f"zf_{i}_0", ub=cap)
-            self._le(zf0, cap * (1 - self.occ[i]))
-            self._ge(lsum(zs) + zf0, it0)
+            zs, z0 = self._disaggregate(f"zf_{i}", i, it0, cap, self.g_vo, self.y_vo)
             rest = self._cont(f"rf_{i}", ub=cap)
             self._ge(rest, lat - steady - cap * (1 - self.red[i]))
             first = self._cont(f"lat0_{i}", ub=cap)
-            self._ge(first, total + zf0 + rest)
+            once = lsum((g[0] if g[1] else 1) * z for g, z in zs.items())
+            self._ge(first, once + z0 + rest)
             lat_next, first_next = lat, first
         self.lat0 = first_next + fill
 
@@ -1010,6 +994,30 @@ class HighsMiredo:
                 self._ge(it, singles[p] + doubles[p])
         return it, body, D
 
+    def _disaggregate(
+        self,
+        name: str,
+        i: int,
+        x: Lx,
+        cap: float,
+        groups: list,
+        ys: list[dict],
+        empty: Lx | None = None,
+    ) -> tuple[dict, Lx]:
+        """Split ``x`` over the factor groups slot i may hold: Z_g ≤ (cap / v)·y_{i,g}
+        for a group of value v, Z_0 ≤ cap·``empty`` (default: the slot is empty),
+        Σ Z + Z_0 ≥ x; then N_i·x ≥ Σ v·Z_g + Z_0. Returns ({g: Z_g}, Z_0)."""
+        zs = {}
+        for g in groups:
+            v = g[0]
+            z = self._cont(f"{name}_{v}_{g[1]}", ub=cap / v)
+            self._le(z, (cap / v) * ys[i][g])
+            zs[g] = z
+        z0 = self._cont(f"{name}_0", ub=cap)
+        self._le(z0, cap * (1 - self.occ[i] if empty is None else empty))
+        self._ge(lsum(zs.values()) + z0, x)
+        return zs, z0
+
     def _chain(
         self, name: str, x: list[Lx], cap: float, groups: list, ys: list[dict]
     ) -> tuple[list[Lx], list[dict]]:
@@ -1018,15 +1026,7 @@ class HighsMiredo:
         out: list[Lx] = [Lx()] * (self.n + 1)
         zs_all: list[dict] = [{} for _ in self.slots]
         for i in reversed(self.slots):
-            zs = {}
-            for g in groups:
-                v = g[0]
-                z = self._cont(f"{name}_z_{i}_{g[0]}_{g[1]}", ub=cap / v)
-                self._le(z, (cap / v) * ys[i][g])
-                zs[g] = z
-            z0 = self._cont(f"{name}_z0_{i}", ub=cap)
-            self._le(z0, cap * (1 - self.occ[i]))
-            self._ge(lsum(zs.values()) + z0, nxt + x[i])
+            zs, z0 = self._disaggregate(f"{name}_z_{i}", i, nxt + x[i], cap, groups, ys)
             cur = self._cont(f"{name}_{i}", ub=cap)
             self._ge(cur, lsum(g[0] * z for g, z in zs.items()) + z0)
             zs_all[i] = zs
@@ -1050,16 +1050,12 @@ class HighsMiredo:
                 if not g[1]:
                     inc.iadd(z, g[0] - 1)
             if not nxt.is_const():
-                zs = []
-                for g in rel_groups:
-                    v = g[0]
-                    z = self._cont(f"{name}_z_{i}_{v}", ub=cap / v)
-                    self._le(z, (cap / v) * self.y_vo[i][g])
-                    zs.append(z)
-                    inc.iadd(z, v - 1)
-                z0 = self._cont(f"{name}_z0_{i}", ub=cap)
-                self._le(z0, cap * (1 - lsum(self.y_vo[i][g] for g in rel_groups)))
-                self._ge(lsum(zs) + z0, nxt)
+                no_rel = 1 - lsum(self.y_vo[i][g] for g in rel_groups)
+                zs, _ = self._disaggregate(
+                    f"{name}_z_{i}", i, nxt, cap, rel_groups, self.y_vo, empty=no_rel
+                )
+                for g, z in zs.items():
+                    inc.iadd(z, g[0] - 1)
             cur = self._cont(f"{name}_{i}", ub=cap)
             self._ge(cur, nxt + inc)
             out[i] = nxt = cur
