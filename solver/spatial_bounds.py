@@ -21,7 +21,10 @@ semantics, ``solver/evaluator.py``):
 * **energy.** ``n_mvm(s)`` = ``n_iter`` × active cores MVMs, each with the
   macro activation and the register accesses of the evaluator's compute energy
   (exact for *s*); every weight, touched input and output crosses DRAM once;
-  leakage over the latency bound.
+  every level an operand cannot bypass is filled (O: drained) with the whole
+  operand at least once, per core for a per-core level (the core's slice under
+  *s*), and its certain parent reads (O: writes) that data once
+  (:func:`compulsory_energy`); leakage over the latency bound.
 
 The layer's bound is the minimum over *s*. It is valid for every mapping of the
 model's space (tested against exhaustive enumeration).
@@ -244,6 +247,7 @@ def bound_for(
         (layer.full_volume("W") * prec.weight + layer.full_volume("I") * prec.input)
         * dram.read_pj_per_bit
         + layer.full_volume("O") * prec.output * dram.write_pj_per_bit
+        + compulsory_energy(layer, arch, core)
         + n_mvm
         * (
             arch.macro.mvm_energy_pj
@@ -259,6 +263,53 @@ def bound_for(
         temporal,
         energy,
     )
+
+
+def compulsory_energy(layer: Layer, arch: Arch, core: dict[str, int]) -> float:
+    """Energy of the transfers every mapping with cores split ``core`` makes, DRAM's
+    own accesses excluded.
+
+    Every level ``c`` an operand cannot bypass (DRAM excepted) receives all of it
+    (O: sends all of it up): the evaluator's tiles of one core cover the core's
+    slice, and a tile's element count (halo arithmetic included) is at least its
+    share of the slice's. So ``c`` writes (O: reads) at least ``vol_c`` elements,
+    ``active`` × the slice's for a per-core level and the whole operand for a
+    shared one. Its parent reads (O: writes) as much when the parent is certain
+    and not DRAM; when a bypassable level may sit between, the cheapest parent
+    counts, and nothing when DRAM is a candidate (its reads are counted once
+    already). O is counted at its narrowest precision above the register.
+    """
+    prec = arch.precision
+    active = math.prod(core.values())
+    dram = arch.levels[0]
+    piece = {d: n // core.get(d, 1) for d, n in layer.dims.items()}
+    total = 0.0
+    for op in OPERANDS:
+        full, sliced = layer.full_volume(op), active * layer.volume(op, piece)
+        inner = arch.innermost(op)
+
+        def bits(lv: Level, op: str = op, inner: str = inner) -> int:
+            if op != "O":
+                return prec.input if op == "I" else prec.weight
+            return prec.psum if lv.name == inner else min(prec.psum, prec.output)
+
+        def energy(
+            lv: Level, into: bool, op: str = op, full: int = full, sliced: int = sliced
+        ) -> float:
+            """``into``: the level receives the data (O: sends it)."""
+            read = (op == "O") == into
+            pj = lv.read_pj_per_bit if read else lv.write_pj_per_bit
+            return (sliced if lv.per_core else full) * bits(lv) * pj
+
+        for name in arch.levels_for(op)[1:]:
+            c = arch.level(name)
+            if c.bypass:
+                continue
+            total += energy(c, True)
+            parents = _parents(arch, op, c)
+            if dram not in parents:
+                total += min(energy(p, False) for p in parents)
+    return total
 
 
 def suffix_latency(

@@ -11,6 +11,7 @@ from miredo.solver.hardware import load_arch
 from miredo.solver.heuristic import heuristic_mapping
 from miredo.solver.spatial_bounds import (
     bound_for,
+    compulsory_energy,
     layer_bound,
     refined,
     spatial_bounds,
@@ -62,6 +63,40 @@ def test_bound_never_exceeds_a_mapping_with_that_unrolling(layer: Layer, space) 
         assert r.energy <= cost.energy * (1 + 1e-9), (str(mapping), r.energy)
         n += 1
     assert n > 0
+
+
+@pytest.mark.parametrize(
+    ("layer", "tight"),
+    [
+        (CASES[0][0], True),
+        (CASES[1][0], True),
+        (CASES[3][0], True),
+        (CASES[2][0], False),
+    ],
+    ids=lambda c: getattr(c, "name", ""),
+)
+def test_compulsory_energy_is_the_cheapest_transfer_energy(
+    layer: Layer, tight: bool
+) -> None:
+    """Per cores split, no mapping moves data (DRAM's own accesses excluded) for
+    less than the compulsory energy, and on layers whose register tiles do not
+    overlap, one mapping moves everything exactly once."""
+    cheapest: dict[tuple[tuple[str, int], ...], float] = {}
+    for mapping in enumerate_all(
+        layer, TINY, allow_bypass=True, allow_double_buffer=False
+    ):
+        cost = evaluate(layer, TINY, mapping)
+        moved = sum(e.energy_pj for e in cost.transfers) - cost.energy_breakdown["DRAM"]
+        split = tuple((lp.dim, lp.factor) for lp in mapping.spatial.get("cores", ()))
+        cheapest[split] = min(cheapest.get(split, math.inf), moved)
+    assert len(cheapest) >= (1 if layer.name == "c2r3" else 2)
+    slack = []
+    for split, moved in cheapest.items():
+        bound = compulsory_energy(layer, TINY, dict(split))
+        assert 0 < bound <= moved * (1 + 1e-9), split
+        slack.append(moved - bound)
+    # overlapping halo tiles (stride 2 under a 3-tap kernel) are read twice
+    assert (max(slack) < 1e-9) == tight
 
 
 @pytest.mark.parametrize("objective", ["latency", "energy", "edp"])
