@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 from miredo.solver.bounds import dram_bound
@@ -279,56 +279,105 @@ def compulsory_energy(layer: Layer, arch: Arch, core: dict[str, int]) -> float:
     counts, and nothing when DRAM is a candidate (its reads are counted once
     already). O is counted at its narrowest precision above the register.
     """
+    return sum(
+        _compulsory_into(layer, arch, op, arch.level(name), core)
+        for op in OPERANDS
+        for name in arch.levels_for(op)[1:]
+        if not arch.level(name).bypass
+    )
+
+
+def _compulsory_into(
+    layer: Layer, arch: Arch, op: str, c: Level, core: dict[str, int]
+) -> float:
+    """The share of :func:`compulsory_energy` of the edge into level ``c``."""
     prec = arch.precision
-    active = math.prod(core.values())
-    dram = arch.levels[0]
     piece = {d: n // core.get(d, 1) for d, n in layer.dims.items()}
-    total = 0.0
-    for op in OPERANDS:
-        full, sliced = layer.full_volume(op), active * layer.volume(op, piece)
-        inner = arch.innermost(op)
+    full = layer.full_volume(op)
+    sliced = math.prod(core.values()) * layer.volume(op, piece)
+    inner = arch.innermost(op)
 
-        def bits(lv: Level, op: str = op, inner: str = inner) -> int:
-            if op != "O":
-                return prec.input if op == "I" else prec.weight
-            return prec.psum if lv.name == inner else min(prec.psum, prec.output)
+    def energy(lv: Level, into: bool) -> float:
+        """``into``: the level receives the data (O: sends it)."""
+        if op != "O":
+            bits = prec.input if op == "I" else prec.weight
+        else:
+            bits = prec.psum if lv.name == inner else min(prec.psum, prec.output)
+        pj = lv.read_pj_per_bit if (op == "O") == into else lv.write_pj_per_bit
+        return (sliced if lv.per_core else full) * bits * pj
 
-        def energy(
-            lv: Level, into: bool, op: str = op, full: int = full, sliced: int = sliced
-        ) -> float:
-            """``into``: the level receives the data (O: sends it)."""
-            read = (op == "O") == into
-            pj = lv.read_pj_per_bit if read else lv.write_pj_per_bit
-            return (sliced if lv.per_core else full) * bits(lv) * pj
+    parents = _parents(arch, op, c)
+    parent = (
+        0.0 if arch.levels[0] in parents else min(energy(p, False) for p in parents)
+    )
+    return energy(c, True) + parent
 
-        for name in arch.levels_for(op)[1:]:
-            c = arch.level(name)
-            if c.bypass:
-                continue
-            total += energy(c, True)
-            parents = _parents(arch, op, c)
-            if dram not in parents:
-                total += min(energy(p, False) for p in parents)
-    return total
+
+def _edge_pj(arch: Arch, r: _Register, reads: bool) -> tuple[float, float]:
+    """pJ per element of one transfer into the register (O: out of it) and of one
+    O read-back, in the evaluator's terms; the parent counts when it is certain,
+    per core and not DRAM (its cheapest candidate)."""
+    prec = arch.precision
+    parents = _parents(arch, r.op, r.level)
+    certain = arch.levels[0] not in parents and all(p.per_core for p in parents)
+
+    def parent(read: bool) -> float:
+        if not certain:
+            return 0.0
+        return min(p.read_pj_per_bit if read else p.write_pj_per_bit for p in parents)
+
+    lv = r.level
+    if r.op != "O":
+        return r.bits * (lv.write_pj_per_bit + parent(True)), 0.0
+    p_bits = prec.psum if reads else min(prec.psum, prec.output)
+    up = r.bits * lv.read_pj_per_bit + p_bits * parent(False)
+    down = r.bits * lv.write_pj_per_bit + prec.psum * parent(True)
+    return up, down
 
 
 def suffix_latency(
     layer: Layer, arch: Arch, bound: SpatialBound, limit: float = math.inf
 ) -> float:
-    """A latency bound of every mapping with ``bound.spatial``, from the innermost loops.
+    """A latency bound of every mapping with ``bound.spatial`` (:func:`suffix_search`)."""
+    return suffix_search(layer, arch, bound, lambda lat, moved: lat, limit)
+
+
+def suffix_energy(
+    layer: Layer, arch: Arch, bound: SpatialBound, limit: float = math.inf
+) -> float:
+    """Register transfer energy every mapping with ``bound.spatial`` spends beyond
+    :func:`compulsory_energy` (:func:`suffix_search`)."""
+    return suffix_search(layer, arch, bound, lambda lat, moved: moved, limit)
+
+
+def suffix_search(
+    layer: Layer,
+    arch: Arch,
+    bound: SpatialBound,
+    score: Callable[[float, float], float],
+    limit: float = math.inf,
+) -> float:
+    """Min of ``score(latency, moved)`` over the innermost loops' placements.
 
     The recursion gives ``Lat_0 ≥ n_iter·t_mvm + Σ T_e·charge_e`` over the
     single-buffered edges of one port (``W_i ≥ f_i·(W_{i+1} + S_i)``), and the port
     is busy ``Σ T_e·τ_e`` over all its edges. For a register edge, ``T_e`` is
     ``n_iter`` over the product of the loops inside its transfer slot: loops
     irrelevant to the operand, or relevant ones the register absorbs (its tile,
-    grown by them, must fit). A depth-first search over the innermost loops, from
-    the inside out, decides where each register's edge triggers; loops relevant to
-    no open register go inside at once (that only lowers the bound). Branches at
-    or above ``limit`` are cut; the result is then ``limit``.
+    grown by them, must fit). The edge moves ``T_e`` tiles on each active core
+    (O: and at least ``T_e/2`` read-backs when a reduction loop stays outside),
+    which ``moved`` counts beyond the edge's share of :func:`compulsory_energy`.
+    A depth-first search over the innermost loops, from the inside out, decides
+    where each register's edge triggers; loops relevant to no open register go
+    inside at once (that only lowers both). ``score`` must not decrease in
+    either argument. Branches at or above ``limit`` are cut; the result is then
+    ``limit``.
     """
     temporal, n_iter = bound.temporal, bound.n_iter
-    regs = _registers(layer, arch, *_split(arch, bound.spatial))
+    arr, core = _split(arch, bound.spatial)
+    active = math.prod(core.values())
+    regs = _registers(layer, arch, arr, core)
+    comp = [_compulsory_into(layer, arch, r.op, r.level, core) for r in regs]
     items = sorted({(d, f) for d, fs in temporal.items() for f in fs})
     rel = [[d in layer.relevant[r.op] for d, _ in items] for r in regs]
     red = [d in layer.reduction for d, _ in items]
@@ -341,19 +390,25 @@ def suffix_latency(
         tau = _tau(arch, r, elems, reads)
         serial = t * tau * (2 if reads else 1) if _single_only(arch, r, elems) else 0
         busy = t * tau + (t // 2 * tau if reads else 0)  # reads: T − D ≥ T / 2
-        return serial, busy
+        up, down = _edge_pj(arch, r, reads)
+        moved = active * elems * (t * up + (t // 2 * down if reads else 0))
+        return serial, busy, moved
 
-    def value(acc: dict[str, tuple[int, int]]) -> float:
-        return max(max(base + sr, bz) for sr, bz in acc.values())
+    def value(acc: dict[str, tuple[int, int]], moved: list[float]) -> float:
+        lat = max(max(base + sr, bz) for sr, bz in acc.values())
+        extra = sum(max(0.0, m - c) for m, c in zip(moved, comp, strict=True))
+        return score(lat, extra)
 
-    def rec(counts: list[int], inside: int, states: list, acc: dict) -> None:
+    def rec(
+        counts: list[int], inside: int, states: list, acc: dict, moved: list[float]
+    ) -> None:
         open_ = [k for k, st in enumerate(states) if st is not None]
         counts = list(counts)
         for j, (_, f) in enumerate(items):
             if counts[j] and not any(rel[k][j] for k in open_):
                 inside *= f ** counts[j]
                 counts[j] = 0
-        v = value(acc)
+        v = value(acc, moved)
         if v >= best[0]:
             return
         if not any(counts):
@@ -377,28 +432,37 @@ def suffix_latency(
             for choice in itertools.product(*options):
                 new_states = list(states)
                 new_acc = dict(acc)
+                new_moved = list(moved)
                 for k, (kind, grown) in zip(movers, choice, strict=True):
                     if kind == "absorb":
                         new_states[k] = grown
                         continue
                     r = regs[k]
-                    sr, bz = charge(
+                    sr, bz, mv = charge(
                         r, states[k], n_iter // inside, reads and r.op == "O"
                     )
                     old = new_acc[r.port]
                     new_acc[r.port] = (old[0] + sr, old[1] + bz)
+                    new_moved[k] = mv
                     new_states[k] = None
-                rec(left, inside * f, new_states, new_acc)
+                rec(left, inside * f, new_states, new_acc, new_moved)
 
     counts = [sum(1 for f in temporal[d] if f == v) for d, v in items]
-    rec(counts, 1, [r.base for r in regs], {p: (0, 0) for p in ports or ["-"]})
+    rec(
+        counts,
+        1,
+        [r.base for r in regs],
+        {p: (0, 0) for p in ports or ["-"]},
+        [0.0] * len(regs),
+    )
     return best[0]
 
 
 def refined(
     layer: Layer, arch: Arch, bound: SpatialBound, objective: str, best: float
 ) -> SpatialBound:
-    """``bound`` with :func:`suffix_latency`, searched only below ``best``."""
+    """``bound`` with :func:`suffix_latency` and :func:`suffix_energy`, searched
+    only below ``best``."""
     e0, leak = bound.dynamic_energy, arch.leakage_pj_per_cycle
     if objective == "latency":
         limit = best
@@ -409,7 +473,17 @@ def refined(
     else:
         limit = best / e0 if e0 > 0 else math.inf
     lat = max(bound.latency, suffix_latency(layer, arch, bound, limit))
-    return replace(bound, latency=lat, energy=e0 + leak * lat)
+    extra = 0.0
+    if objective != "latency":
+        # the most extra energy a mapping below ``best`` can spend at latency ``lat``
+        room = (
+            best - e0 - leak * lat
+            if objective == "energy"
+            else best / lat - e0 - leak * lat
+        )
+        extra = suffix_energy(layer, arch, bound, max(0.0, room) * (1 + 1e-9))
+    e = e0 + extra
+    return replace(bound, latency=lat, energy=e + leak * lat, dynamic_energy=e)
 
 
 def spatial_bounds(

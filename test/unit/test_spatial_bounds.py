@@ -58,7 +58,7 @@ def test_bound_never_exceeds_a_mapping_with_that_unrolling(layer: Layer, space) 
     for mapping in enumerate_all(layer, TINY, **kwargs):
         cost = evaluate(layer, TINY, mapping)
         b = bound_for(layer, TINY, *_spatial_of(mapping))
-        r = refined(layer, TINY, b, "latency", math.inf)
+        r = refined(layer, TINY, b, "edp", math.inf)
         assert b.latency <= r.latency <= cost.latency, (str(mapping), r.latency)
         assert r.energy <= cost.energy * (1 + 1e-9), (str(mapping), r.energy)
         n += 1
