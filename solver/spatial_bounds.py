@@ -229,7 +229,7 @@ def bound_for(
             reads = r.op == "O" and red > 1
             t = _tau(arch, r, elems, reads)
             busy += t * (2 - 1 / red) if reads else t
-            charge = 2 * t if reads else t
+            charge = t * (2 - 1 / red) if reads else t  # T − D = T·(1 − 1/red)
             (single if _single_only(arch, r, elems) else double).append(charge)
         if one_port:
             cost = max(t_mvm + sum(single), sum(double), busy)
@@ -388,8 +388,9 @@ def suffix_search(
     def charge(r: _Register, ext: tuple[int, ...], t: int, reads: bool):
         elems = _volume(layer, r, ext)
         tau = _tau(arch, r, elems, reads)
-        serial = t * tau * (2 if reads else 1) if _single_only(arch, r, elems) else 0
-        busy = t * tau + (t // 2 * tau if reads else 0)  # reads: T − D ≥ T / 2
+        # T transfers, T − D ≥ T/2 of them O read-backs (first visits read none)
+        busy = t * tau + (t // 2 * tau if reads else 0)
+        serial = busy if _single_only(arch, r, elems) else 0
         up, down = _edge_pj(arch, r, reads)
         moved = active * elems * (t * up + (t // 2 * down if reads else 0))
         return serial, busy, moved

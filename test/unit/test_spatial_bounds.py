@@ -9,6 +9,7 @@ import pytest
 from miredo.solver.evaluator import evaluate
 from miredo.solver.hardware import load_arch
 from miredo.solver.heuristic import heuristic_mapping
+from miredo.solver.mapping import Mapping
 from miredo.solver.spatial_bounds import (
     bound_for,
     compulsory_energy,
@@ -16,6 +17,7 @@ from miredo.solver.spatial_bounds import (
     refined,
     spatial_bounds,
 )
+from miredo.solver.validator import validate
 from miredo.solver.workload import DIMS, Layer
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -97,6 +99,48 @@ def test_compulsory_energy_is_the_cheapest_transfer_energy(
         slack.append(moved - bound)
     # overlapping halo tiles (stride 2 under a 3-tap kernel) are read twice
     assert (max(slack) < 1e-9) == tight
+
+
+def test_first_visits_lower_the_bound_on_read_backs() -> None:
+    """A single-buffered output register that reloads every MVM, under a
+    reduction loop: the first visit of each tile reads no partial sums back, so
+    the read-backs are T − D, not T (this mapping was 6 cycles below the bound
+    when every transfer was charged a read-back)."""
+    small = load_arch("small")
+    layer = Layer.conv("conv3x3", k=8, c=4, in_hw=(6, 6), r=3, s=3, padding=1)
+    mapping = Mapping.from_dict(
+        {
+            "bypass": {"I": ["GB"], "O": ["GB"], "W": ["GB"]},
+            "double_buffer": [["LB", "I"], ["LB", "O"], ["LB", "W"]],
+            "level_of": {
+                "I": ["LB", "LB", "LB", "IReg"],
+                "W": ["DRAM", "Macro", "Macro", "Macro"],
+                "O": ["DRAM", "DRAM", "DRAM", "LB"],
+            },
+            "spatial": {
+                "cols": [["K", 2], ["K", 2], ["K", 2]],
+                "cores": [["P", 2]],
+                "rows": [["C", 2], ["C", 2], ["S", 3]],
+            },
+            "temporal": [["R", 3], ["P", 3], ["Q", 3], ["Q", 2]],
+        }
+    )
+    assert not validate(layer, small, mapping)
+    cost = evaluate(layer, small, mapping)
+    spatial = {
+        ax.name: {
+            d: mapping.spatial_factor(ax.name, d)
+            for d in DIMS
+            if mapping.spatial_factor(ax.name, d) > 1
+        }
+        for ax in small.spatial
+    }
+    temporal = {d: [lp.factor for lp in mapping.temporal if lp.dim == d] for d in DIMS}
+    b = refined(
+        layer, small, bound_for(layer, small, spatial, temporal), "edp", math.inf
+    )
+    assert b.latency <= cost.latency and b.energy <= cost.energy
+    assert layer_bound(layer, small, "latency") <= cost.latency
 
 
 @pytest.mark.parametrize("objective", ["latency", "energy", "edp"])
