@@ -51,7 +51,11 @@ def solve_cpsat(
     gap_limit: float = 0.01,
     deterministic: bool = False,
     unrollings: list[SpatialBound] | None = None,
+    stop_at: float | None = None,
 ) -> BackendResult:
+    """Solve; ``stop_at`` ends the search at the first incumbent whose objective
+    (in cycles, pJ or cycles·pJ) is at most that value: the caller's own bound
+    proves it within its gap limit, which CP-SAT's bound may not."""
     import time
 
     t0 = time.perf_counter()
@@ -82,7 +86,9 @@ def solve_cpsat(
     solver.parameters.random_seed = seed
     # stop once proven within ``gap_limit`` (then reported as optimal, with the gap)
     solver.parameters.relative_gap_limit = gap_limit
-    status = solver.solve(model.model)
+    scale = model.objective_scale()
+    callback = None if stop_at is None else _StopAt(stop_at / scale)
+    status = solver.solve(model.model, callback)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return BackendResult(
             None,
@@ -94,7 +100,6 @@ def solve_cpsat(
             stats.constraints,
             build,
         )
-    scale = model.objective_scale()
     obj, bound = solver.objective_value * scale, solver.best_objective_bound * scale
     gap = 0.0 if obj <= 0 else max(0.0, (obj - bound) / obj)
     return BackendResult(
@@ -107,3 +112,15 @@ def solve_cpsat(
         stats.constraints,
         build,
     )
+
+
+class _StopAt(cp_model.CpSolverSolutionCallback):
+    """Stop the search at the first solution with objective ``<= target``."""
+
+    def __init__(self, target: float) -> None:
+        super().__init__()
+        self.target = target
+
+    def on_solution_callback(self) -> None:
+        if self.objective_value <= self.target:
+            self.stop_search()

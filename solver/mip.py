@@ -25,13 +25,13 @@ from miredo.solver.workload import Layer
 OBJECTIVES = ("latency", "energy", "edp")
 MAPPERS = ("miredo", "ws", "heuristic")
 WS_STAGE = 0.3
+"""Share of a miredo solve's time spent first on the weight-stationary subspace
+(its incumbent is the full model's MIP start; 0 disables the stage)."""
 PRUNE_UNROLLINGS = False
 """Give CP-SAT only the spatial unrollings whose lower bound does not exceed the
 incumbent (:func:`miredo.solver.spatial_bounds.promising`). Off: on five ResNet-18
 3x3 convs (table4, EDP, 8 deterministic units) it changed the final EDP by
 x1.083, 1.000, 0.922, 1.000, 1.000 (no net gain) and slowed the model build."""
-"""Share of a miredo solve's time spent first on the weight-stationary subspace
-(its incumbent is the full model's MIP start; 0 disables the stage)."""
 
 
 @dataclass
@@ -123,6 +123,8 @@ def solve_layer(
 
     def run(ws: bool, share: float, hint: Mapping, hint_cost: Cost, **extra):
         cap = latency_cap(objective, arch, hint_cost)
+        if solver == "cpsat" and mapper == "miredo":
+            extra["stop_at"] = proven
         return solve_backend(
             layer,
             arch,
@@ -138,8 +140,30 @@ def solve_layer(
             **extra,
         )
 
-    # The incumbent: the heuristic mapping, then (miredo) the WS-restricted MIP's.
+    def done(mapping: Mapping, cost: Cost, status: str, sized=None) -> Solution:
+        """``mapping`` is within ``gap_limit`` of the layer bound: no more solving.
+        ``sized``: the last backend result, for the model size (none built: 0)."""
+        return Solution(
+            layer,
+            mapping,
+            cost,
+            mapper,
+            solver,
+            status,
+            _gap(cost.objective(objective), low),
+            time.perf_counter() - start,
+            sized.variables if sized else 0,
+            sized.constraints if sized else 0,
+        )
+
+    # A miredo mapping at or below ``proven`` is within ``gap_limit`` of the layer
+    # bound ``low`` (the solver's own bound may be weaker).
+    low = layer_bound(layer, arch, objective)
+    proven = low / (1 - gap_limit) if gap_limit < 1 else math.inf
     best_map, best_cost = h_map, h_cost
+    if mapper == "miredo" and h_cost.objective(objective) <= proven:
+        return done(h_map, h_cost, "optimal")
+    # The incumbent: the heuristic mapping, then (miredo) the WS-restricted MIP's.
     staged_share = WS_STAGE if mapper == "miredo" else 0.0
     if staged_share > 0:
         # Stage 1: the weight-stationary subspace is smaller and its MIP finds good
@@ -150,26 +174,17 @@ def solve_layer(
             ws_cost = evaluate(layer, arch, staged.mapping)
             if ws_cost.objective(objective) < best_cost.objective(objective):
                 best_map, best_cost = staged.mapping, ws_cost
+        if best_cost.objective(objective) <= proven:
+            return done(best_map, best_cost, "optimal", staged)
     # Stage 2 (CP-SAT): only the spatial unrollings whose bound does not exceed
-    # the incumbent, each with its bounds as cuts. ``low`` bounds the whole space.
+    # the incumbent, each with its bounds as cuts.
     incumbent = best_cost.objective(objective)
     extra: dict[str, object] = {}
     if mapper == "miredo" and solver == "cpsat" and PRUNE_UNROLLINGS:
         low, keep = promising(layer, arch, objective, incumbent)
         if not keep:  # no unrolling of the model's space can beat the incumbent
-            return Solution(
-                layer,
-                best_map,
-                best_cost,
-                mapper,
-                solver,
-                "optimal",
-                0.0,
-                time.perf_counter() - start,
-            )
+            return done(best_map, best_cost, "optimal")
         extra["unrollings"] = keep
-    else:
-        low = layer_bound(layer, arch, objective)
     result = run(
         mapper == "ws",
         1.0 - staged_share if deterministic else 1.0,
