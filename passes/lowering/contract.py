@@ -30,6 +30,10 @@ The program follows the dataflow attribute exactly (see
   waits for it where it next touches that buffer: a core prefetches its next
   input register and issues the next MVMs while its last output tile is still
   being written back, as the double-buffered latency model assumes;
+* a double-buffered per-core output register is written back one iteration
+  late (`_Emitter._deferred`): after the next iteration's loads, so that the
+  core's in-order DMA engine brings in a single-buffered input first and the
+  write-back runs beside the MVM; the last tile follows the loops;
 * each ``cim.global`` queue gets a port ``priority`` by the slack of its edge
   (`_Emitter.priority`): one-time and single-buffered input/weight loads first,
   then the deeper the trigger loop, the higher, so a long prefetch of an outer
@@ -548,6 +552,11 @@ class _Emitter:
             self._load_phase(b, slot, core, role)
             self._nest(b, k + 1, core, role)
             self._store_phase(b, slot, core, role)
+        for e in role.own:  # the last tile of a deferred write-back range
+            inner = self._deferred(e, core)
+            if inner and inner[0] == slot:
+                last = {i: b.constant(self.low.loops[i].factor - 1) for i in inner}
+                self._store_at(b, e, core, last)
 
     # ------------------------------------------------------------------ phases
     def _load_phase(
@@ -569,6 +578,9 @@ class _Emitter:
             self._load(b, e, core)
         if core is None:
             self._sync_loads(b, own, after=True)
+        for e in own:
+            if self._deferred(e, core):
+                self._store_previous(b, e, core)
 
     def _store_phase(
         self, b: StreamBuilder, slot: int | None, core: int | None, role: _Role
@@ -580,7 +592,8 @@ class _Emitter:
             self._sync_stores(b, own, after=False)
         for e in own:
             self._prefetch(b, e, core)
-            self._store(b, e, core)
+            if not self._deferred(e, core):
+                self._store(b, e, core)
         if core is None:
             self._sync_stores(b, own, after=True)
         if core is not None and self.groups:
@@ -713,6 +726,81 @@ class _Emitter:
             b.views[key] = half.results[0]
             with b.shifted(nxt):
                 self._dma_down(b, e, core)
+            b.views[key] = view
+
+    def _deferred(self, e: Edge, core: int | None) -> list[int]:
+        """The loops across which a core writes back ``e``'s output tile one
+        iteration late (empty: it does not): a per-core -> per-core edge into a
+        double-buffered child. The write-back of tile i - 1 then follows the loads
+        of iteration i on the link's in-order DMA engine, so a single-buffered
+        input load that MVM i waits for is not queued behind it, and the
+        write-back runs beside MVM i, as the double-buffered latency model
+        assumes. The range is that of `_prefetched`; its last tile is written
+        back after its outermost loop."""
+        low = self.low
+        if (
+            core is None
+            or e.operand != "O"
+            or e.slot is None
+            or not low.per_core(e.parent)
+            or not low.per_core(e.child)
+            or self._single(e)
+        ):
+            return []
+        up = [u for u in low.edges if u.operand == "O" and u.child == e.parent]
+        lo = up[0].slot if up and up[0].slot is not None else -1
+        return [i for i in low.active if lo < i <= e.slot]
+
+    def _counter(self, slot: int) -> Expr:
+        """The linear iteration count of the active loops down to ``slot``
+        (which half of a double-buffered child triggered there is current)."""
+        counter = Expr()
+        weight = 1
+        for i in reversed([s for s in self.low.active if s <= slot]):
+            counter = counter + Expr.iv(i, weight)
+            weight *= self.low.loops[i].factor
+        return counter
+
+    def _store_previous(self, b: StreamBuilder, e: Edge, core: int | None) -> None:
+        """Write back the previous iteration's tile of ``e`` (see `_deferred`),
+        unless this is the first iteration of the range."""
+        inner = self._deferred(e, core)
+        weights = _weights(self.low, inner)
+        n = len(inner)
+        count: AffineExpr = AffineConstantExpr(0)
+        for k, w in enumerate(weights):
+            count = count + AffineDimExpr(k) * w
+        prev = {
+            slot: b.apply(
+                AffineMap(n, 0, (((count - 1) // w) % self.low.loops[slot].factor,)),
+                inner,
+            )
+            for slot, w in zip(inner, weights, strict=True)
+        }
+        first = b.apply(AffineMap(n, 0, (count,)), inner)
+        with b.if_any_zero([first]) as (_, else_b), b.into(else_b):
+            self._store_at(b, e, core, prev)
+
+    def _store_at(
+        self, b: StreamBuilder, e: Edge, core: int | None, ivs: dict[int, SSAValue]
+    ) -> None:
+        """Write back ``e``'s tile at loop counters ``ivs``, from the half of its
+        child those counters select."""
+        key = (e.child, "O")
+        view = b.views.get(key)
+        with b.shifted(ivs):
+            half = b.add(
+                cim.SelectHalfOp(
+                    self.buffers[key].value,
+                    b.index_value(self._counter(e.slot)),
+                    node=self.node,
+                )
+            )
+            b.views[key] = half.results[0]
+            self._store(b, e, core)
+        if view is None:
+            b.views.pop(key, None)
+        else:
             b.views[key] = view
 
     def _fill(self, b: StreamBuilder, e: Edge) -> None:

@@ -60,9 +60,11 @@ func.func @conv(%x: memref<1x2x4x4xf32>, %w: memref<2x2x1x1xf32>, %y: memref<1x2
 // CHECK-NEXT:   }
 
 // Each core: weights into the macro once; per innermost iteration: wait for the
-// input tile, input to the register, a zeroed accumulator, MVM, write-back into
-// the LB partial-sum tile (which needs no zeroing: every element is written
-// before it is read); the tile is handed to queue 2 per outer Q.
+// input tile, input to the register, a zeroed accumulator, the write-back of the
+// previous iteration's accumulator (double-buffered; deferred past this
+// iteration's loads, none on the first) into the LB partial-sum tile (which needs
+// no zeroing: every element is written before it is read), MVM; after the loops
+// the last accumulator's write-back, then the tile is handed to queue 2 per outer Q.
 // CHECK:      cim.core "conv1" 0 {{[{]$}}
 // CHECK-NEXT:   cim.barrier "conv1" 1
 // CHECK-NEXT:   cim.barrier "conv1" 2
@@ -72,9 +74,15 @@ func.func @conv(%x: memref<1x2x4x4xf32>, %w: memref<2x2x1x1xf32>, %y: memref<1x2
 // CHECK:              cim.barrier "conv1" 0
 // CHECK-NEXT:         cim.dma "conv1" %{{.*}} -> %{{.*}} : memref<1x2x1x1xf32, "LB"> -> memref<1x2x1x1xf32, "IReg">
 // CHECK-NEXT:         cim.simd "conv1" fill(0.0) ins() outs(%{{.*}}) : -> memref<1x2x1x1xf32, "OReg">
+// CHECK:              scf.if
+// CHECK-NEXT:         } else {
+// CHECK:                cim.dma "conv1" %{{.*}} -> %{{.*}}[0, 0, %{{.*}}, %{{.*}}] [1, 2, 1, 1] : memref<1x2x1x1xf32, "OReg"> -> memref<1x2x2x2xf32, "LB">
+// CHECK-NEXT:         }
 // CHECK-NEXT:         cim.mvm "conv1" %{{.*}}, %[[MACRO]] -> %{{.*}} input_bits 4 bits_per_cycle 2 acc
-// CHECK:              cim.dma "conv1" %{{.*}} -> %{{.*}}[0, 0, %{{.*}}, %{{.*}}] [1, 2, 1, 1] : memref<1x2x1x1xf32, "OReg"> -> memref<1x2x2x2xf32, "LB">
-// CHECK:          cim.barrier "conv1" 3 on %[[LBO]]
+// CHECK-NEXT:       }
+// CHECK-NEXT:     }
+// CHECK:          cim.dma "conv1" %{{.*}} -> %{{.*}}[0, 0, %{{.*}}, %{{.*}}] [1, 2, 1, 1] : memref<1x2x1x1xf32, "OReg"> -> memref<1x2x2x2xf32, "LB">
+// CHECK-NEXT:     cim.barrier "conv1" 3 on %[[LBO]]
 // CHECK:      cim.core "conv1" 1
 
 // WRONGARCH: miredo-opt: node 'conv1': error: the dataflow was solved for arch 'tiny' but the lowering targets 'small'
