@@ -659,20 +659,7 @@ class _Emitter:
         wait for the write-back of the current one, which waits for its MVMs.
         The prefetch stays within one iteration of the parent's trigger loop (the
         parent tile changes there)."""
-        low = self.low
-        if (
-            core is None
-            or e.operand != "O"
-            or e.slot is None
-            or not low.per_core(e.parent)
-            or not low.per_core(e.child)
-            or self._single(e)
-            or not self._may_read_back(e)
-        ):
-            return []
-        up = [u for u in low.edges if u.operand == "O" and u.child == e.parent]
-        lo = up[0].slot if up and up[0].slot is not None else -1
-        return [i for i in low.active if lo < i <= e.slot]
+        return self._deferred(e, core) if self._may_read_back(e) else []
 
     def _prefetch(self, b: StreamBuilder, e: Edge, core: int | None) -> None:
         """Read back the partial sums of the next iteration's tile of ``e`` into
@@ -735,8 +722,8 @@ class _Emitter:
         of iteration i on the link's in-order DMA engine, so a single-buffered
         input load that MVM i waits for is not queued behind it, and the
         write-back runs beside MVM i, as the double-buffered latency model
-        assumes. The range is that of `_prefetched`; its last tile is written
-        back after its outermost loop."""
+        assumes. The range is the loops below the parent's trigger (the parent
+        tile changes there); its last tile is written back after them."""
         low = self.low
         if (
             core is None

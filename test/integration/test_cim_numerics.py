@@ -176,12 +176,36 @@ def test_lowered_model_matches_onnx(name: str, arch_name: str, mapper: str) -> N
         assert traffic.mvms == cost.n_mvm, node
 
 
+def _annotate(op: nest.ContractOp, arch, mapping) -> None:  # type: ignore[no-untyped-def]
+    """Attach ``mapping`` (scored by the evaluator) as ``op``'s dataflow."""
+    from miredo.dialects.dataflow import DataflowAttr
+
+    cost = evaluate(layer_of(op), arch, mapping)
+    op.attributes["dataflow"] = DataflowAttr.build(
+        arch=arch.name,
+        mapper="heuristic",
+        objective="edp",
+        spatial=[
+            (a.name, [(lp.dim, lp.factor) for lp in mapping.spatial.get(a.name, ())])
+            for a in arch.spatial
+        ],
+        temporal=[(lp.dim, lp.factor) for lp in mapping.temporal],
+        levels=[mapping.level_of[o] for o in "IWO"],
+        bypass=[sorted(mapping.bypass[o]) for o in "IWO"],
+        double_buffer=[list(p) for p in sorted(mapping.double_buffer)],
+        latency=cost.latency,
+        energy=cost.energy,
+        edp=cost.edp,
+        status="heuristic",
+        gap=0.0,
+    )
+
+
 def test_reduction_split_across_cores(tmp_path) -> None:
     """C on the cores axis: each core sums part of C, the cores of a group add
     their partial sums (send/recv + SIMD add) before the write-back."""
     import yaml
 
-    from miredo.dialects.dataflow import DataflowAttr
     from miredo.solver.mapping import Loop, Mapping
     from miredo.solver.validator import validate
 
@@ -212,25 +236,7 @@ def test_reduction_split_across_cores(tmp_path) -> None:
         double_buffer=frozenset(),
     )
     assert validate(layer, arch, mapping) == []
-    cost = evaluate(layer, arch, mapping)
-    op.attributes["dataflow"] = DataflowAttr.build(
-        arch=arch.name,
-        mapper="heuristic",
-        objective="edp",
-        spatial=[
-            (a.name, [(lp.dim, lp.factor) for lp in mapping.spatial.get(a.name, ())])
-            for a in arch.spatial
-        ],
-        temporal=[(lp.dim, lp.factor) for lp in temporal],
-        levels=[mapping.level_of[o] for o in "IWO"],
-        bypass=[["GB"]] * 3,
-        double_buffer=[],
-        latency=cost.latency,
-        energy=cost.energy,
-        edp=cost.edp,
-        status="heuristic",
-        gap=0.0,
-    )
+    _annotate(op, arch, mapping)
     ConvertNestToCimPass(arch=str(arch_file)).apply(Context(), module)
     module.verify()
     ops = [o.name for o in module.walk()]
@@ -246,7 +252,6 @@ def test_deferred_output_write_back() -> None:
     downsample pattern of ResNet-18's layer4.0.downsample.0 (I reloaded every MVM,
     read-backs under an outer C loop). The numbers, the traffic and the cycle
     count follow the model."""
-    from miredo.dialects.dataflow import DataflowAttr
     from miredo.sim.timing import iter_programs, simulate_timing
     from miredo.solver.mapping import Loop, Mapping
     from miredo.solver.validator import validate
@@ -277,24 +282,7 @@ def test_deferred_output_write_back() -> None:
     )
     assert validate(layer, arch, mapping) == []
     cost = evaluate(layer, arch, mapping)
-    op.attributes["dataflow"] = DataflowAttr.build(
-        arch=arch.name,
-        mapper="heuristic",
-        objective="edp",
-        spatial=[
-            (a.name, [(lp.dim, lp.factor) for lp in mapping.spatial.get(a.name, ())])
-            for a in arch.spatial
-        ],
-        temporal=[(lp.dim, lp.factor) for lp in temporal],
-        levels=[mapping.level_of[o] for o in "IWO"],
-        bypass=[["GB"]] * 3,
-        double_buffer=[["LB", "I"], ["LB", "W"], ["OReg", "O"]],
-        latency=cost.latency,
-        energy=cost.energy,
-        edp=cost.edp,
-        status="heuristic",
-        gap=0.0,
-    )
+    _annotate(op, arch, mapping)
     ConvertNestToCimPass(arch="table4").apply(Context(), module)
     module.verify()
     checks = check_outputs(module, model, seed=3, weights=load_weight_table(model))
