@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from miredo.errors import MiredoError
 from miredo.solver.evaluator import Cost, evaluate
@@ -21,6 +22,9 @@ from miredo.solver.mapping import Mapping
 from miredo.solver.spatial_bounds import layer_bound, promising
 from miredo.solver.validator import validate
 from miredo.solver.workload import Layer
+
+if TYPE_CHECKING:
+    from miredo.solver.backend_cpsat import BackendResult
 
 OBJECTIVES = ("latency", "energy", "edp")
 MAPPERS = ("miredo", "ws", "heuristic")
@@ -140,9 +144,16 @@ def solve_layer(
             **extra,
         )
 
-    def done(mapping: Mapping, cost: Cost, status: str, sized=None) -> Solution:
-        """``mapping`` is within ``gap_limit`` of the layer bound: no more solving.
-        ``sized``: the last backend result, for the model size (none built: 0)."""
+    def finish(
+        mapping: Mapping,
+        cost: Cost,
+        status: str,
+        gap: float | None = None,
+        sized: BackendResult | None = None,
+        notes: list[str] | None = None,
+    ) -> Solution:
+        """The solution; ``gap`` defaults to the one against the layer bound,
+        ``sized`` is the last backend result (model size, solver objective)."""
         return Solution(
             layer,
             mapping,
@@ -150,10 +161,12 @@ def solve_layer(
             mapper,
             solver,
             status,
-            _gap(cost.objective(objective), low),
+            _gap(cost.objective(objective), low) if gap is None else gap,
             time.perf_counter() - start,
             sized.variables if sized else 0,
             sized.constraints if sized else 0,
+            sized.objective if sized else None,
+            notes or [],
         )
 
     # A miredo mapping at or below ``proven`` is within ``gap_limit`` of the layer
@@ -162,7 +175,7 @@ def solve_layer(
     proven = low / (1 - gap_limit) if gap_limit < 1 else math.inf
     best_map, best_cost = h_map, h_cost
     if mapper == "miredo" and h_cost.objective(objective) <= proven:
-        return done(h_map, h_cost, "optimal")
+        return finish(h_map, h_cost, "optimal")
     # The incumbent: the heuristic mapping, then (miredo) the WS-restricted MIP's.
     staged_share = WS_STAGE if mapper == "miredo" else 0.0
     if staged_share > 0:
@@ -175,7 +188,7 @@ def solve_layer(
             if ws_cost.objective(objective) < best_cost.objective(objective):
                 best_map, best_cost = staged.mapping, ws_cost
         if best_cost.objective(objective) <= proven:
-            return done(best_map, best_cost, "optimal", staged)
+            return finish(best_map, best_cost, "optimal", sized=staged)
     # Stage 2 (CP-SAT): only the spatial unrollings whose bound does not exceed
     # the incumbent, each with its bounds as cuts.
     incumbent = best_cost.objective(objective)
@@ -183,7 +196,7 @@ def solve_layer(
     if mapper == "miredo" and solver == "cpsat" and PRUNE_UNROLLINGS:
         low, keep = promising(layer, arch, objective, incumbent)
         if not keep:  # no unrolling of the model's space can beat the incumbent
-            return done(best_map, best_cost, "optimal")
+            return finish(best_map, best_cost, "optimal")
         extra["unrollings"] = keep
     result = run(
         mapper == "ws",
@@ -192,22 +205,15 @@ def solve_layer(
         best_cost,
         **extra,
     )
-    elapsed = time.perf_counter() - start
     if result.mapping is None:
         start_kind = "heuristic" if best_map is h_map else "weight-stationary"
         warn = f"layer '{layer.name}': {mapper} MIP found no mapping better than its {start_kind} start within {time_limit:g} s; using that mapping"
-        return Solution(
-            layer,
+        return finish(
             best_map,
             best_cost,
-            mapper,
-            solver,
             "heuristic" if best_map is h_map else "feasible",
             _gap(incumbent, low),
-            elapsed,
-            result.variables,
-            result.constraints,
-            None,
+            result,
             [warn],
         )
     problems = validate(layer, arch, result.mapping)
@@ -238,20 +244,7 @@ def solve_layer(
     gap = _gap(cost.objective(objective), bound)
     if status == "feasible" and gap <= gap_limit:
         status = "optimal"
-    return Solution(
-        layer,
-        mapping,
-        cost,
-        mapper,
-        solver,
-        status,
-        gap,
-        time.perf_counter() - start,
-        result.variables,
-        result.constraints,
-        result.objective,
-        notes,
-    )
+    return finish(mapping, cost, status, gap, result, notes)
 
 
 def _gap(best: float, bound: float) -> float:
