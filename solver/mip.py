@@ -212,9 +212,8 @@ def solve_layer(
             best_map,
             best_cost,
             "heuristic" if best_map is h_map else "feasible",
-            _gap(incumbent, low),
-            result,
-            [warn],
+            sized=result,
+            notes=[warn],
         )
     problems = validate(layer, arch, result.mapping)
     if problems:

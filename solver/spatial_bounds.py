@@ -228,8 +228,8 @@ def bound_for(
             elems = _volume(layer, r, r.base)
             reads = r.op == "O" and red > 1
             t = _tau(arch, r, elems, reads)
-            busy += t * (2 - 1 / red) if reads else t
             charge = t * (2 - 1 / red) if reads else t  # T − D = T·(1 − 1/red)
+            busy += charge
             (single if _single_only(arch, r, elems) else double).append(charge)
         if one_port:
             cost = max(t_mvm + sum(single), sum(double), busy)

@@ -352,6 +352,15 @@ def _weights(low: ContractLowering, slots: list[int]) -> list[int]:
     return out[::-1]
 
 
+def _affine_count(weights: list[int]) -> AffineExpr:
+    """``Σ d_k · weights[k]``: the mixed-radix count of an ``affine.apply`` whose
+    operands are the counters the weights belong to (see :func:`_weights`)."""
+    count: AffineExpr = AffineConstantExpr(0)
+    for k, w in enumerate(weights):
+        count = count + AffineDimExpr(k) * w
+    return count
+
+
 def _elt(value: SSAValue) -> Attribute:
     t = value.type
     assert isinstance(t, MemRefType)
@@ -491,14 +500,10 @@ class _Emitter:
             buf = self.buffers[(e.child, e.operand)]
             if not buf.double:
                 continue
-            counter = Expr()
-            if slot is not None:
-                weight = 1
-                for i in reversed([s for s in self.low.active if s <= slot]):
-                    counter = counter + Expr.iv(i, weight)
-                    weight *= self.low.loops[i].factor
             half = b.add(
-                cim.SelectHalfOp(buf.value, b.index_value(counter), node=self.node)
+                cim.SelectHalfOp(
+                    buf.value, b.index_value(self._counter(slot)), node=self.node
+                )
             )
             b.views[(e.child, e.operand)] = half.results[0]
 
@@ -671,9 +676,7 @@ class _Emitter:
         low = self.low
         weights = _weights(low, inner)
         n = len(inner)
-        count: AffineExpr = AffineConstantExpr(0)
-        for k, w in enumerate(weights):
-            count = count + AffineDimExpr(k) * w
+        count = _affine_count(weights)
 
         def at_next(slot: int) -> AffineExpr:
             w = weights[inner.index(slot)]
@@ -698,11 +701,7 @@ class _Emitter:
             b.apply(AffineMap(n, 0, (count - (total - 1),)), inner),
             b.apply(AffineMap(n + len(outer), 0, (visits,)), inner + outer),
         ]
-        counter = Expr()
-        weight = 1
-        for i in reversed([s for s in low.active if s <= e.slot]):
-            counter = counter + Expr.iv(i, weight)
-            weight *= low.loops[i].factor
+        counter = self._counter(e.slot)
         with b.if_any_zero(cond) as (_, else_b), b.into(else_b):
             buf = self.buffers[(e.child, "O")]
             half = b.add(
@@ -738,14 +737,14 @@ class _Emitter:
         lo = up[0].slot if up and up[0].slot is not None else -1
         return [i for i in low.active if lo < i <= e.slot]
 
-    def _counter(self, slot: int) -> Expr:
-        """The linear iteration count of the active loops down to ``slot``
-        (which half of a double-buffered child triggered there is current)."""
+    def _counter(self, slot: int | None) -> Expr:
+        """The linear iteration count of the active loops down to ``slot`` (none
+        above the first: 0), which selects the current half of a double-buffered
+        child triggered there."""
+        slots = [s for s in self.low.active if slot is not None and s <= slot]
         counter = Expr()
-        weight = 1
-        for i in reversed([s for s in self.low.active if s <= slot]):
-            counter = counter + Expr.iv(i, weight)
-            weight *= self.low.loops[i].factor
+        for i, w in zip(slots, _weights(self.low, slots), strict=True):
+            counter = counter + Expr.iv(i, w)
         return counter
 
     def _store_previous(self, b: StreamBuilder, e: Edge, core: int | None) -> None:
@@ -754,9 +753,7 @@ class _Emitter:
         inner = self._deferred(e, core)
         weights = _weights(self.low, inner)
         n = len(inner)
-        count: AffineExpr = AffineConstantExpr(0)
-        for k, w in enumerate(weights):
-            count = count + AffineDimExpr(k) * w
+        count = _affine_count(weights)
         prev = {
             slot: b.apply(
                 AffineMap(n, 0, (((count - 1) // w) % self.low.loops[slot].factor,)),
