@@ -18,6 +18,7 @@ from miredo.errors import MiredoError
 from miredo.solver.evaluator import Cost, evaluate
 from miredo.solver.hardware import Arch
 from miredo.solver.heuristic import heuristic_mapping
+from miredo.solver.local_search import STEPS_PER_SECOND, local_search
 from miredo.solver.mapping import Mapping
 from miredo.solver.spatial_bounds import layer_bound, promising
 from miredo.solver.validator import validate
@@ -28,9 +29,13 @@ if TYPE_CHECKING:
 
 OBJECTIVES = ("latency", "energy", "edp")
 MAPPERS = ("miredo", "ws", "heuristic")
+LOCAL_SEARCH = 0.3
+"""Share of a miredo solve's time spent first on the evaluator-driven local
+search from the heuristic mapping (:mod:`miredo.solver.local_search`; 0 disables
+it). Its best mapping, a point of the model's space, is the MIPs' start."""
 WS_STAGE = 0.3
-"""Share of a miredo solve's time spent first on the weight-stationary subspace
-(its incumbent is the full model's MIP start; 0 disables the stage)."""
+"""Share of the time left then spent on the weight-stationary subspace (its
+incumbent is the full model's MIP start; 0 disables the stage)."""
 PRUNE_UNROLLINGS = False
 """Give CP-SAT only the spatial unrollings whose lower bound does not exceed the
 incumbent (:func:`miredo.solver.spatial_bounds.promising`). Off: on five ResNet-18
@@ -118,10 +123,15 @@ def solve_layer(
     else:
         raise MiredoError(f"unknown solver '{solver}', expected one of cpsat, highs")
 
+    spent = 0.0  # deterministic budget handed out so far
+
     def budget(share: float) -> float:
-        """``share`` of the time left (of the whole work budget if deterministic)."""
+        """``share`` of the time (deterministic: work budget) left."""
+        nonlocal spent
         if deterministic:
-            return time_limit * share
+            granted = (time_limit - spent) * share
+            spent += granted
+            return granted
         left = time_limit - (time.perf_counter() - start)
         return max(0.0, left * share)
 
@@ -173,20 +183,43 @@ def solve_layer(
     # bound ``low`` (the solver's own bound may be weaker).
     low = layer_bound(layer, arch, objective)
     proven = low / (1 - gap_limit) if gap_limit < 1 else math.inf
-    best_map, best_cost = h_map, h_cost
+    best_map, best_cost, best_kind = h_map, h_cost, "heuristic"
     if mapper == "miredo" and h_cost.objective(objective) <= proven:
         return finish(h_map, h_cost, "optimal")
-    # The incumbent: the heuristic mapping, then (miredo) the WS-restricted MIP's.
+    if mapper == "miredo" and LOCAL_SEARCH > 0:
+        searched = local_search(
+            layer,
+            arch,
+            h_map,
+            objective,
+            **(
+                {"steps": int(budget(LOCAL_SEARCH) * STEPS_PER_SECOND)}
+                if deterministic
+                else {"seconds": budget(LOCAL_SEARCH)}
+            ),
+            seed=seed,
+            stop_at=proven,
+        )
+        if searched is not None and searched[1].objective(
+            objective
+        ) <= best_cost.objective(objective):
+            best_map, best_cost = searched
+            best_kind = "local-search"
+        if best_cost.objective(objective) <= proven:
+            return finish(best_map, best_cost, "optimal")
+    # The incumbent: the heuristic mapping, then (miredo) the local search's and
+    # the WS-restricted MIP's.
     staged_share = WS_STAGE if mapper == "miredo" else 0.0
     if staged_share > 0:
         # Stage 1: the weight-stationary subspace is smaller and its MIP finds good
         # mappings sooner; its best mapping is the full model's MIP start, so the
         # full model starts at or below both baselines' incumbents.
-        staged = run(True, staged_share, h_map, h_cost)
+        staged = run(True, staged_share, best_map, best_cost)
         if staged.mapping is not None and not validate(layer, arch, staged.mapping):
             ws_cost = evaluate(layer, arch, staged.mapping)
             if ws_cost.objective(objective) < best_cost.objective(objective):
                 best_map, best_cost = staged.mapping, ws_cost
+                best_kind = "weight-stationary"
         if best_cost.objective(objective) <= proven:
             return finish(best_map, best_cost, "optimal", sized=staged)
     # Stage 2 (CP-SAT): only the spatial unrollings whose bound does not exceed
@@ -200,14 +233,13 @@ def solve_layer(
         extra["unrollings"] = keep
     result = run(
         mapper == "ws",
-        1.0 - staged_share if deterministic else 1.0,
+        1.0,
         best_map,
         best_cost,
         **extra,
     )
     if result.mapping is None:
-        start_kind = "heuristic" if best_map is h_map else "weight-stationary"
-        warn = f"layer '{layer.name}': {mapper} MIP found no mapping better than its {start_kind} start within {time_limit:g} s; using that mapping"
+        warn = f"layer '{layer.name}': {mapper} MIP found no mapping better than its {best_kind} start within {time_limit:g} s; using that mapping"
         return finish(
             best_map,
             best_cost,

@@ -10,6 +10,7 @@ from miredo.solver.backend_cpsat import solve_cpsat
 from miredo.solver.evaluator import evaluate
 from miredo.solver.hardware import load_arch
 from miredo.solver.heuristic import heuristic_mapping
+from miredo.solver.local_search import STEPS_PER_SECOND, local_search
 from miredo.solver.mip import solve_layer
 from miredo.solver.spatial_bounds import layer_bound
 from miredo.solver.validator import validate
@@ -132,8 +133,10 @@ def test_solve_layer_stops_once_the_layer_bound_proves_the_incumbent(
 ) -> None:
     """A mapping within the gap limit of the layer bound ends the solve, although
     CP-SAT's own bound may not prove it: a DRAM-bound fc's heuristic start needs
-    no model at all; a smaller fc's weight-stationary stage ends it."""
+    no search at all; a smaller fc's local search ends it, or without the local
+    search its weight-stationary stage."""
     import miredo.solver.backend_cpsat as backend
+    import miredo.solver.mip as mip
 
     calls: list[bool] = []
 
@@ -142,10 +145,13 @@ def test_solve_layer_stops_once_the_layer_bound_proves_the_incumbent(
         return solve_cpsat(*args, **kw)
 
     monkeypatch.setattr(backend, "solve_cpsat", recording)
-    for layer, objective, stages in [
-        (Layer.gemm("fc", m=1, k=512, n=1000), "latency", []),
-        (Layer.gemm("fc2", m=1, k=256, n=256), "edp", [True]),
+    fc, fc2 = Layer.gemm("fc", m=1, k=512, n=1000), Layer.gemm("fc2", m=1, k=256, n=256)
+    for layer, objective, local, stages in [
+        (fc, "latency", mip.LOCAL_SEARCH, []),
+        (fc2, "edp", mip.LOCAL_SEARCH, []),
+        (fc2, "edp", 0.0, [True]),
     ]:
+        monkeypatch.setattr(mip, "LOCAL_SEARCH", local)
         calls.clear()
         res = solve_layer(layer, SMALL, objective=objective, time_limit=30)
         low = layer_bound(layer, SMALL, objective)
@@ -154,35 +160,50 @@ def test_solve_layer_stops_once_the_layer_bound_proves_the_incumbent(
         assert res.gap == pytest.approx(1 - low / res.cost.objective(objective))
         assert res.gap <= 0.01
         assert (res.variables > 0) == bool(stages)
-        if not stages:
-            assert res.mapping == heuristic_mapping(layer, SMALL, objective)[0]
+        heuristic = heuristic_mapping(layer, SMALL, objective)[0]
+        assert (res.mapping == heuristic) == (layer is fc)
 
 
-def test_miredo_starts_from_the_weight_stationary_incumbent(monkeypatch) -> None:
-    """miredo first solves the WS subspace for ``WS_STAGE`` of its budget and
-    starts the full model from the better of that incumbent and the heuristic."""
+def test_miredo_stages_hand_on_their_incumbents(monkeypatch) -> None:
+    """miredo runs the local search for ``LOCAL_SEARCH`` of its budget, the WS
+    subspace for ``WS_STAGE`` of the rest, then the full model; each stage starts
+    from the best mapping so far."""
     import miredo.solver.backend_cpsat as backend
-    from miredo.solver.mip import WS_STAGE
+    import miredo.solver.mip as mip
+    from miredo.solver.mip import LOCAL_SEARCH, WS_STAGE
 
     calls: list[tuple[bool, float, object, object]] = []
+    searched: list[tuple[object, int]] = []
 
     def recording(*args, **kw):
         res = solve_cpsat(*args, **kw)
         calls.append((kw["ws"], kw["time_limit"], kw["hint"], res.mapping))
         return res
 
+    def searching(*args, **kw):
+        found = local_search(*args, **kw)
+        searched.append((found, kw["steps"]))
+        return found
+
     monkeypatch.setattr(backend, "solve_cpsat", recording)
+    monkeypatch.setattr(mip, "local_search", searching)
     layer, budget = Layer.conv("pw", k=16, c=16, in_hw=(7, 7)), 1.0
     miredo = solve_layer(layer, SMALL, time_limit=budget, deterministic=True)
-    (ws, t_ws, _, ws_map), (full, t_full, hint, _) = calls
+    [(found, steps)] = searched
+    assert steps == int(budget * LOCAL_SEARCH * STEPS_PER_SECOND)
+    (ws, t_ws, ws_hint, ws_map), (full, t_full, hint, _) = calls
     assert ws and not full
-    assert t_ws == pytest.approx(budget * WS_STAGE)
-    assert t_full == pytest.approx(budget * (1 - WS_STAGE))
+    left = budget * (1 - LOCAL_SEARCH)
+    assert t_ws == pytest.approx(left * WS_STAGE)
+    assert t_full == pytest.approx(left * (1 - WS_STAGE))
     h_cost = heuristic_mapping(layer, SMALL, "edp")[1]
+    assert found is not None
+    ls_map, ls_cost = found
+    assert ls_cost.edp < h_cost.edp  # this layer's local search beats the heuristic
+    assert ws_hint == ls_map
     ws_edp = evaluate(layer, SMALL, ws_map).edp if ws_map else float("inf")
-    assert ws_edp < h_cost.edp  # this layer's WS stage beats the heuristic
-    assert hint == ws_map
-    assert miredo.cost.edp <= min(ws_edp, h_cost.edp)
+    assert hint == (ws_map if ws_edp < ls_cost.edp else ls_map)
+    assert miredo.cost.edp <= min(ws_edp, ls_cost.edp)
 
 
 @pytest.mark.parametrize("layer", _random_layers(20)[:6], ids=lambda lay: lay.name)

@@ -1,0 +1,68 @@
+"""The evaluator-driven local search that seeds the MIP."""
+
+import pytest
+
+from miredo.solver.evaluator import evaluate
+from miredo.solver.factor_space import match_mapping, model_factors
+from miredo.solver.hardware import load_arch
+from miredo.solver.heuristic import heuristic_mapping
+from miredo.solver.local_search import into_factor_space, local_search
+from miredo.solver.mapping import Mapping
+from miredo.solver.validator import validate
+from miredo.solver.workload import Layer
+
+SMALL = load_arch("small")
+LAYERS = [
+    Layer.conv("conv3x3", k=16, c=16, in_hw=(8, 8), r=3, s=3, padding=1),
+    Layer.conv("conv_s2", k=16, c=8, in_hw=(14, 14), r=3, s=3, stride=2, padding=1),
+    Layer.gemm("fc", m=1, k=256, n=256),
+]
+
+
+def _in_factor_space(layer: Layer, m: Mapping) -> bool:
+    """``m`` has one loop per model factor."""
+    factors = model_factors(layer)
+    loops = [*m.temporal, *(lp for lps in m.spatial.values() for lp in lps)]
+    return len(loops) == len(factors) and match_mapping(factors, m) is not None
+
+
+@pytest.mark.parametrize("layer", LAYERS, ids=lambda lay: lay.name)
+def test_local_search_improves_within_the_model_space(layer: Layer) -> None:
+    start, _ = heuristic_mapping(layer, SMALL, "edp")
+    found = local_search(layer, SMALL, start, "edp", steps=1500, seed=1)
+    assert found is not None
+    m, cost = found
+    assert not validate(layer, SMALL, m)
+    assert _in_factor_space(layer, m)
+    assert cost == evaluate(layer, SMALL, m)
+    first = into_factor_space(layer, SMALL, start)
+    assert first is not None
+    assert cost.edp <= evaluate(layer, SMALL, first).edp
+    # seeded and step-bounded: the same search again finds the same mapping
+    assert local_search(layer, SMALL, start, "edp", steps=1500, seed=1) == found
+
+
+def test_a_mapping_of_other_factors_is_moved_into_the_model_space() -> None:
+    """The heuristic unrolls K8 and loops K2 K2 on a 32-wide K, whose Flexible
+    Factorization is 2·4·4: not a point of the model's space. Its projection keeps
+    the unrolling, loops over the other factors and is valid."""
+    layer = Layer.conv("c", k=32, c=8, in_hw=(14, 14), r=3, s=3, padding=1)
+    start, _ = heuristic_mapping(layer, SMALL, "edp")
+    assert match_mapping(model_factors(layer), start, None) is None
+    first = into_factor_space(layer, SMALL, start)
+    assert first is not None and not validate(layer, SMALL, first)
+    assert _in_factor_space(layer, first)
+    for ax in SMALL.spatial:
+        for d in "KCPQRS":
+            assert first.spatial_factor(ax.name, d) == start.spatial_factor(ax.name, d)
+
+
+def test_local_search_stops_at_its_target() -> None:
+    layer = LAYERS[0]
+    start, _ = heuristic_mapping(layer, SMALL, "edp")
+    # any mapping at least as good as the start's factor-level form ends the search
+    first = into_factor_space(layer, SMALL, start)
+    assert first is not None
+    target = evaluate(layer, SMALL, first).edp
+    found = local_search(layer, SMALL, start, "edp", steps=10**6, stop_at=target)
+    assert found is not None and found[0] == first
