@@ -135,8 +135,8 @@ def solve_layer(
         left = time_limit - (time.perf_counter() - start)
         return max(0.0, left * share)
 
-    def run(ws: bool, share: float, hint: Mapping, hint_cost: Cost, **extra):
-        cap = latency_cap(objective, arch, hint_cost)
+    def run(ws: bool, share: float, hint: Mapping, incumbent: Cost, **extra):
+        cap = latency_cap(objective, arch, incumbent)
         if solver == "cpsat" and mapper == "miredo":
             extra["stop_at"] = proven
         return solve_backend(
@@ -213,8 +213,12 @@ def solve_layer(
     if staged_share > 0:
         # Stage 1: the weight-stationary subspace is smaller and its MIP finds good
         # mappings sooner; its best mapping is the full model's MIP start, so the
-        # full model starts at or below both baselines' incumbents.
-        staged = run(True, staged_share, best_map, best_cost)
+        # full model starts at or below both baselines' incumbents. It starts from
+        # the best mapping so far if that is weight-stationary, else the heuristic's.
+        ws_start = next(
+            (m for m in (best_map, h_map) if weight_stationary(layer, m)), h_map
+        )
+        staged = run(True, staged_share, ws_start, best_cost)
         if staged.mapping is not None and not validate(layer, arch, staged.mapping):
             ws_cost = evaluate(layer, arch, staged.mapping)
             if ws_cost.objective(objective) < best_cost.objective(objective):
@@ -276,6 +280,19 @@ def solve_layer(
     if status == "feasible" and gap <= gap_limit:
         status = "optimal"
     return finish(mapping, cost, status, gap, result, notes)
+
+
+def weight_stationary(layer: Layer, mapping: Mapping) -> bool:
+    """Whether ``mapping`` is in the ``ws`` baseline's space: no temporal loop over
+    a dim irrelevant to W sits outside one over a W-relevant dim."""
+    seen_irrelevant = False
+    for lp in mapping.temporal:
+        if lp.factor > 1:
+            relevant = lp.dim in layer.relevant["W"]
+            if relevant and seen_irrelevant:
+                return False
+            seen_irrelevant |= not relevant
+    return True
 
 
 def _gap(best: float, bound: float) -> float:
