@@ -37,6 +37,7 @@ from miredo.solver.factor_space import assignment_mapping, match_mapping, model_
 from miredo.solver.hardware import Arch
 from miredo.solver.heuristic import allocate
 from miredo.solver.mapping import Loop, Mapping
+from miredo.solver.spatial_bounds import SpatialBound, promising
 from miredo.solver.validator import validate
 from miredo.solver.workload import DIMS, OPERANDS, Layer
 
@@ -45,6 +46,10 @@ T_END = 0.002
 STEPS_PER_SECOND = 2500
 """Steps a budget of one (deterministic) second buys: about what this machine
 runs per wall-clock second on ResNet-18 convs on table4."""
+FIRST_NODE = 0.3
+"""Share of :func:`unrolling_search`'s budget spent searching from its start."""
+NODE_STEPS = 1250
+"""Steps spent within each promising spatial unrolling (about 0.5 s)."""
 
 Move = Callable[[Mapping, random.Random], Mapping | None]
 
@@ -59,9 +64,11 @@ def local_search(
     steps: int | None = None,
     seed: int = 0,
     stop_at: float = 0.0,
+    unroll: bool = True,
 ) -> tuple[Mapping, Cost] | None:
     """The best mapping found from ``start`` within ``seconds`` or ``steps``
-    (or the first one whose objective is at most ``stop_at``).
+    (or the first one whose objective is at most ``stop_at``); without
+    ``unroll``, only among mappings with ``start``'s spatial unrolling.
 
     ``None`` when no valid point of the model's factor space is near ``start``
     (see :func:`into_factor_space`)."""
@@ -69,6 +76,8 @@ def local_search(
     if first is None or validate(layer, arch, first):
         return None
     moves = _Moves(layer, arch)
+    if not unroll:
+        moves.all = [mv for mv in moves.all if mv != moves.unroll]
     rng = random.Random(seed)
     seen: dict[Mapping, float] = {}
 
@@ -105,15 +114,111 @@ def local_search(
     return best, evaluate(layer, arch, best)
 
 
+def unrolling_search(
+    layer: Layer,
+    arch: Arch,
+    start: Mapping,
+    objective: str,
+    bounds: list[SpatialBound],
+    *,
+    seconds: float | None = None,
+    steps: int | None = None,
+    seed: int = 0,
+    stop_at: float = 0.0,
+) -> tuple[Mapping, Cost] | None:
+    """Branch over spatial unrollings, a local search at each node.
+
+    The search from ``start`` (all moves) takes :data:`FIRST_NODE` of the
+    budget. Then, best refined bound first (:func:`promising`, one of each
+    mirrored pair on a square layer), every unrolling whose bound is below the
+    incumbent gets :data:`NODE_STEPS` of search within it, from a start laid out
+    like the incumbent, until the budget is spent. A node whose bound reaches
+    the incumbent is pruned: no mapping with that unrolling is better."""
+    t0 = time.perf_counter()
+    total = steps if steps is not None else (seconds or 0.0) * STEPS_PER_SECOND
+
+    def left() -> float:
+        """Steps of the budget left."""
+        if steps is not None:
+            return total - used
+        return (t0 + (seconds or 0.0) - time.perf_counter()) * STEPS_PER_SECOND
+
+    def search(m: Mapping, budget: float, unroll: bool):
+        n = int(min(budget, left()))
+        found = local_search(
+            layer,
+            arch,
+            m,
+            objective,
+            **(
+                {"steps": n} if steps is not None else {"seconds": n / STEPS_PER_SECOND}
+            ),
+            seed=seed,
+            stop_at=stop_at,
+            unroll=unroll,
+        )
+        return found, n
+
+    used = 0.0
+    best, n = search(start, FIRST_NODE * total, True)
+    used += n
+    if best is None:
+        return None
+    seen: set[tuple[tuple[str, tuple[tuple[str, int], ...]], ...]] = set()
+    for node in sorted(
+        promising(layer, arch, objective, best[1].objective(objective), bounds)[1],
+        key=lambda b: b.objective(objective),
+    ):
+        value = best[1].objective(objective)
+        if left() < 1 or value <= stop_at or node.objective(objective) >= value:
+            break
+        key = _unrolling_key(layer, node)
+        if key in seen:
+            continue
+        seen.add(key)
+        first = unrolling_start(layer, arch, node, best[0])
+        if first is None or validate(layer, arch, first):
+            continue
+        found, n = search(first, NODE_STEPS, False)
+        used += n
+        if found is not None and found[1].objective(objective) < value:
+            best = found
+    return best
+
+
+def _unrolling_key(
+    layer: Layer, b: SpatialBound
+) -> tuple[tuple[str, tuple[tuple[str, int], ...]], ...]:
+    """``b``'s unrolling, the same for its P<->Q, R<->S mirror on a square layer."""
+
+    def key(swap: dict[str, str]):
+        return tuple(
+            (ax, tuple(sorted((swap.get(d, d), f) for d, f in dims.items())))
+            for ax, dims in sorted(b.spatial.items())
+        )
+
+    dims = layer.dims
+    square = (
+        dims["P"] == dims["Q"]
+        and dims["R"] == dims["S"]
+        and layer.stride[0] == layer.stride[1]
+        and layer.dilation[0] == layer.dilation[1]
+        and layer.in_hw is not None
+        and layer.in_hw[0] == layer.in_hw[1]
+    )
+    plain = key({})
+    return (
+        min(plain, key({"P": "Q", "Q": "P", "R": "S", "S": "R"})) if square else plain
+    )
+
+
 def into_factor_space(layer: Layer, arch: Arch, m: Mapping) -> Mapping | None:
     """``m`` as a point of the model's factor space, or the nearest such point.
 
     A mapping made of other factors (the heuristic's merged factors can split a
     dim differently from Flexible Factorization) keeps, per axis and dim, the
     largest product of model factors not above its own unrolling; the other
-    factors become temporal loops, ordered by where ``m`` first loops over their
-    dim (larger factors outside), and are allocated bottom-up with ``m``'s
-    bypass and double buffering (without the latter if they do not fit)."""
+    factors become temporal loops (:func:`_allocated`)."""
     factors = model_factors(layer)
     at = match_mapping(factors, m, [a.name for a in arch.spatial])
     if at is not None:
@@ -130,13 +235,51 @@ def into_factor_space(layer: Layer, arch: Arch, m: Mapping) -> Mapping | None:
                 loops.append(Loop(d, v))
         if loops:
             spatial[ax.name] = tuple(loops)
-    first = {lp.dim: i for i, lp in reversed(list(enumerate(m.temporal)))}
+    return _allocated(layer, arch, spatial, pool, m)
+
+
+def unrolling_start(
+    layer: Layer, arch: Arch, bound: SpatialBound, like: Mapping
+) -> Mapping | None:
+    """A mapping with ``bound``'s spatial unrolling, its temporal factors ordered
+    and allocated as in ``like`` (see :func:`into_factor_space`)."""
+    spatial: dict[str, tuple[Loop, ...]] = {}
+    for d in DIMS:
+        pool = sorted(f.value for f in model_factors(layer) if f.dim == d)
+        for v in bound.temporal.get(d, []):
+            pool.remove(v)
+        for ax, dims in bound.spatial.items():
+            picked = _largest_product(pool, dims.get(d, 1))
+            for v in picked:
+                pool.remove(v)
+            spatial[ax] = spatial.get(ax, ()) + tuple(Loop(d, v) for v in picked)
+    return _allocated(
+        layer,
+        arch,
+        {ax: loops for ax, loops in spatial.items() if loops},
+        {d: list(bound.temporal.get(d, [])) for d in DIMS},
+        like,
+    )
+
+
+def _allocated(
+    layer: Layer,
+    arch: Arch,
+    spatial: dict[str, tuple[Loop, ...]],
+    pool: dict[str, list[int]],
+    like: Mapping,
+) -> Mapping | None:
+    """Temporal loops over ``pool``'s factors, ordered by where ``like`` first
+    loops over their dim (larger factors outside), allocated bottom-up with
+    ``like``'s bypass and double buffering (without the latter if they do not
+    fit)."""
+    first = {lp.dim: i for i, lp in reversed(list(enumerate(like.temporal)))}
     order = sorted(
         (Loop(d, v) for d in DIMS for v in pool[d]),
         key=lambda lp: (first.get(lp.dim, len(first)), -lp.factor),
     )
-    for db in (m.double_buffer, frozenset()):
-        out, _ = allocate(layer, arch, spatial, tuple(order), m.bypass, db)
+    for db in (like.double_buffer, frozenset()):
+        out, _ = allocate(layer, arch, spatial, tuple(order), like.bypass, db)
         if out is not None:
             return out
     return None

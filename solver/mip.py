@@ -18,9 +18,9 @@ from miredo.errors import MiredoError
 from miredo.solver.evaluator import Cost, evaluate
 from miredo.solver.hardware import Arch
 from miredo.solver.heuristic import heuristic_mapping
-from miredo.solver.local_search import STEPS_PER_SECOND, local_search
+from miredo.solver.local_search import STEPS_PER_SECOND, unrolling_search
 from miredo.solver.mapping import Mapping
-from miredo.solver.spatial_bounds import layer_bound, promising
+from miredo.solver.spatial_bounds import layer_bound, promising, spatial_bounds
 from miredo.solver.validator import validate
 from miredo.solver.workload import Layer
 
@@ -31,8 +31,9 @@ OBJECTIVES = ("latency", "energy", "edp")
 MAPPERS = ("miredo", "ws", "heuristic")
 LOCAL_SEARCH = 0.3
 """Share of a miredo solve's time spent first on the evaluator-driven local
-search from the heuristic mapping (:mod:`miredo.solver.local_search`; 0 disables
-it). Its best mapping, a point of the model's space, is the MIPs' start."""
+search from the heuristic mapping and within the promising spatial unrollings
+(:func:`miredo.solver.local_search.unrolling_search`; 0 disables it). Its best
+mapping, a point of the model's space, is the MIPs' start."""
 WS_STAGE = 0.3
 """Share of the time left then spent on the weight-stationary subspace (its
 incumbent is the full model's MIP start; 0 disables the stage)."""
@@ -181,17 +182,19 @@ def solve_layer(
 
     # A miredo mapping at or below ``proven`` is within ``gap_limit`` of the layer
     # bound ``low`` (the solver's own bound may be weaker).
-    low = layer_bound(layer, arch, objective)
+    bounds = spatial_bounds(layer, arch)
+    low = layer_bound(layer, arch, objective, bounds)
     proven = low / (1 - gap_limit) if gap_limit < 1 else math.inf
     best_map, best_cost, best_kind = h_map, h_cost, "heuristic"
     if mapper == "miredo" and h_cost.objective(objective) <= proven:
         return finish(h_map, h_cost, "optimal")
     if mapper == "miredo" and LOCAL_SEARCH > 0:
-        searched = local_search(
+        searched = unrolling_search(
             layer,
             arch,
             h_map,
             objective,
+            bounds,
             **(
                 {"steps": int(budget(LOCAL_SEARCH) * STEPS_PER_SECOND)}
                 if deterministic
@@ -231,7 +234,7 @@ def solve_layer(
     incumbent = best_cost.objective(objective)
     extra: dict[str, object] = {}
     if mapper == "miredo" and solver == "cpsat" and PRUNE_UNROLLINGS:
-        low, keep = promising(layer, arch, objective, incumbent)
+        low, keep = promising(layer, arch, objective, incumbent, bounds)
         if not keep:  # no unrolling of the model's space can beat the incumbent
             return finish(best_map, best_cost, "optimal")
         extra["unrollings"] = keep

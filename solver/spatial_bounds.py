@@ -500,13 +500,21 @@ def spatial_bounds(
     ]
 
 
-def layer_bound(layer: Layer, arch: Arch, objective: str) -> float:
+def layer_bound(
+    layer: Layer,
+    arch: Arch,
+    objective: str,
+    bounds: list[SpatialBound] | None = None,
+) -> float:
     """min over spatial unrollings: a lower bound on ``objective`` of any mapping.
 
-    Unrollings are refined by :func:`suffix_latency` cheapest first, until the
-    next one's first bound is no lower than the best refined bound."""
+    Unrollings (``bounds``, default :func:`spatial_bounds`) are refined by
+    :func:`suffix_latency` cheapest first, until the next one's first bound is
+    no lower than the best refined bound."""
     best = math.inf
-    for b in sorted(spatial_bounds(layer, arch), key=lambda b: b.objective(objective)):
+    if bounds is None:
+        bounds = spatial_bounds(layer, arch)
+    for b in sorted(bounds, key=lambda b: b.objective(objective)):
         if b.objective(objective) >= best:
             break
         best = min(best, refined(layer, arch, b, objective, best).objective(objective))
@@ -514,13 +522,18 @@ def layer_bound(layer: Layer, arch: Arch, objective: str) -> float:
 
 
 def promising(
-    layer: Layer, arch: Arch, objective: str, incumbent: float
+    layer: Layer,
+    arch: Arch,
+    objective: str,
+    incumbent: float,
+    bounds: list[SpatialBound] | None = None,
 ) -> tuple[float, list[SpatialBound]]:
-    """The unrollings whose (refined) bound does not exceed ``incumbent``, and
-    a lower bound on ``objective`` over the whole space."""
+    """The unrollings (of ``bounds``, default :func:`spatial_bounds`) whose
+    (refined) bound does not exceed ``incumbent``, and a lower bound on
+    ``objective`` over the whole space."""
     keep: list[SpatialBound] = []
     low = math.inf
-    for b in spatial_bounds(layer, arch):
+    for b in spatial_bounds(layer, arch) if bounds is None else bounds:
         if b.objective(objective) <= incumbent:
             b = refined(layer, arch, b, objective, incumbent * (1 + 1e-9))
             if b.objective(objective) <= incumbent:

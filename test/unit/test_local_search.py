@@ -6,8 +6,15 @@ from miredo.solver.evaluator import evaluate
 from miredo.solver.factor_space import match_mapping, model_factors
 from miredo.solver.hardware import load_arch
 from miredo.solver.heuristic import heuristic_mapping
-from miredo.solver.local_search import into_factor_space, local_search
+from miredo.solver.local_search import (
+    FIRST_NODE,
+    into_factor_space,
+    local_search,
+    unrolling_search,
+    unrolling_start,
+)
 from miredo.solver.mapping import Mapping
+from miredo.solver.spatial_bounds import promising, spatial_bounds
 from miredo.solver.validator import validate
 from miredo.solver.workload import Layer
 
@@ -66,3 +73,36 @@ def test_local_search_stops_at_its_target() -> None:
     target = evaluate(layer, SMALL, first).edp
     found = local_search(layer, SMALL, start, "edp", steps=10**6, stop_at=target)
     assert found is not None and found[0] == first
+
+
+def test_unrolling_start_has_the_nodes_unrolling() -> None:
+    layer = LAYERS[0]
+    start, cost = heuristic_mapping(layer, SMALL, "edp")
+    _, nodes = promising(layer, SMALL, "edp", cost.edp)
+    assert len(nodes) > 3
+    for node in nodes[:8]:
+        m = unrolling_start(layer, SMALL, node, start)
+        assert m is not None and not validate(layer, SMALL, m)
+        assert _in_factor_space(layer, m)
+        for ax in SMALL.spatial:
+            for d in "KCPQRS":
+                want = node.spatial.get(ax.name, {}).get(d, 1)
+                assert m.spatial_factor(ax.name, d) == want
+
+
+@pytest.mark.parametrize("layer", LAYERS[:2], ids=lambda lay: lay.name)
+def test_unrolling_search_is_at_least_its_first_node(layer: Layer) -> None:
+    """The search from the start is the first node (same seed and steps); the
+    nodes after it can only improve on it. Seeded and step-bounded, the whole
+    search is reproducible."""
+    start, _ = heuristic_mapping(layer, SMALL, "edp")
+    bounds = spatial_bounds(layer, SMALL)
+    found = unrolling_search(layer, SMALL, start, "edp", bounds, steps=4000, seed=3)
+    first = local_search(
+        layer, SMALL, start, "edp", steps=int(FIRST_NODE * 4000), seed=3
+    )
+    assert found is not None and first is not None
+    assert found[1].edp <= first[1].edp
+    assert not validate(layer, SMALL, found[0]) and _in_factor_space(layer, found[0])
+    again = unrolling_search(layer, SMALL, start, "edp", bounds, steps=4000, seed=3)
+    assert again == found

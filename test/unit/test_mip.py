@@ -10,7 +10,7 @@ from miredo.solver.backend_cpsat import solve_cpsat
 from miredo.solver.evaluator import evaluate
 from miredo.solver.hardware import load_arch
 from miredo.solver.heuristic import heuristic_mapping
-from miredo.solver.local_search import STEPS_PER_SECOND, local_search
+from miredo.solver.local_search import STEPS_PER_SECOND, unrolling_search
 from miredo.solver.mapping import Mapping
 from miredo.solver.mip import solve_layer, weight_stationary
 from miredo.solver.spatial_bounds import layer_bound
@@ -166,7 +166,7 @@ def test_solve_layer_stops_once_the_layer_bound_proves_the_incumbent(
 
 
 def test_miredo_stages_hand_on_their_incumbents(monkeypatch) -> None:
-    """miredo runs the local search for ``LOCAL_SEARCH`` of its budget, the WS
+    """miredo runs the unrolling search for ``LOCAL_SEARCH`` of its budget, the WS
     subspace for ``WS_STAGE`` of the rest, then the full model; each stage starts
     from the best mapping so far."""
     import miredo.solver.backend_cpsat as backend
@@ -182,12 +182,12 @@ def test_miredo_stages_hand_on_their_incumbents(monkeypatch) -> None:
         return res
 
     def searching(*args, **kw):
-        found = local_search(*args, **kw)
+        found = unrolling_search(*args, **kw)
         searched.append((found, kw["steps"]))
         return found
 
     monkeypatch.setattr(backend, "solve_cpsat", recording)
-    monkeypatch.setattr(mip, "local_search", searching)
+    monkeypatch.setattr(mip, "unrolling_search", searching)
     layer, budget = Layer.conv("pw", k=16, c=16, in_hw=(7, 7)), 1.0
     miredo = solve_layer(layer, SMALL, time_limit=budget, deterministic=True)
     [(found, steps)] = searched
