@@ -97,9 +97,11 @@ def local_search(
     step = 0
     while True:
         if steps is not None:
-            progress = step / steps
+            progress = step / steps if steps > 0 else 1.0
+        elif seconds is not None and seconds > 0:
+            progress = (time.perf_counter() - t0) / seconds
         else:
-            progress = (time.perf_counter() - t0) / (seconds or 0.0) if seconds else 1.0
+            progress = 1.0
         if progress >= 1.0 or best_v <= stop_at:
             break
         step += 1
@@ -144,7 +146,7 @@ def unrolling_search(
         return (t0 + (seconds or 0.0) - time.perf_counter()) * STEPS_PER_SECOND
 
     def search(m: Mapping, budget: float, unroll: bool):
-        n = int(min(budget, left()))
+        n = max(0, int(min(budget, left())))
         found = local_search(
             layer,
             arch,

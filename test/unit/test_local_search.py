@@ -106,3 +106,16 @@ def test_unrolling_search_is_at_least_its_first_node(layer: Layer) -> None:
     assert not validate(layer, SMALL, found[0]) and _in_factor_space(layer, found[0])
     again = unrolling_search(layer, SMALL, start, "edp", bounds, steps=4000, seed=3)
     assert again == found
+
+
+@pytest.mark.parametrize("budget", [{"steps": 0}, {"seconds": 0.0}, {"seconds": -1.0}])
+def test_an_empty_budget_returns_the_start(budget: dict[str, float]) -> None:
+    """No budget left (a solve's time already spent) searches nothing."""
+    layer = LAYERS[0]
+    start, _ = heuristic_mapping(layer, SMALL, "edp")
+    first = into_factor_space(layer, SMALL, start)
+    found = local_search(layer, SMALL, start, "edp", **budget)
+    assert found is not None and found[0] == first
+    bounds = spatial_bounds(layer, SMALL)
+    found = unrolling_search(layer, SMALL, start, "edp", bounds, **budget)
+    assert found is not None and found[0] == first
