@@ -50,6 +50,9 @@ FIRST_NODE = 0.3
 """Share of :func:`unrolling_search`'s budget spent searching from its start."""
 NODE_STEPS = 1250
 """Steps spent within each promising spatial unrolling (about 0.5 s)."""
+PATIENCE = 2 * NODE_STEPS
+"""A search ends after this many steps without a better mapping: small spaces
+are exhausted long before the budget, which then goes to the MIP."""
 
 Move = Callable[[Mapping, random.Random], Mapping | None]
 
@@ -67,7 +70,8 @@ def local_search(
     unroll: bool = True,
 ) -> tuple[Mapping, Cost] | None:
     """The best mapping found from ``start`` within ``seconds`` or ``steps``
-    (or the first one whose objective is at most ``stop_at``); without
+    (or the first one whose objective is at most ``stop_at``, or when
+    :data:`PATIENCE` steps in a row found nothing better); without
     ``unroll``, only among mappings with ``start``'s spatial unrolling.
 
     ``None`` when no valid point of the model's factor space is near ``start``
@@ -94,7 +98,7 @@ def local_search(
     cur, cur_v = first, score(first)
     best, best_v = cur, cur_v
     t0 = time.perf_counter()
-    step = 0
+    step = last = 0  # ``last``: the step that found ``best``
     while True:
         if steps is not None:
             progress = step / steps if steps > 0 else 1.0
@@ -102,7 +106,7 @@ def local_search(
             progress = (time.perf_counter() - t0) / seconds
         else:
             progress = 1.0
-        if progress >= 1.0 or best_v <= stop_at:
+        if progress >= 1.0 or best_v <= stop_at or step - last > PATIENCE:
             break
         step += 1
         temp = T_START * (T_END / T_START) ** progress
@@ -112,7 +116,7 @@ def local_search(
         if v <= cur_v or rng.random() < math.exp(-(v / cur_v - 1) / temp):
             cur, cur_v = cand, v
             if v < best_v:
-                best, best_v = cand, v
+                best, best_v, last = cand, v, step
     return best, evaluate(layer, arch, best)
 
 
