@@ -149,7 +149,8 @@ the next.
   (SIMD classes; ``-> out`` for ``fill``) and the tile (SEND, RECV); attributes
   are ``key=value``. After the buffers, one ``.queue <stream> id=<q>
   priority=<p>`` line per ``cim.global`` stream, in program order (the
-  controller queue and its port priority)::
+  controller queue and its port priority; `` boot=<b>`` follows when its first
+  transfer has a priority of its own)::
 
       core0: DMA b1.h0[0,0][16,8] -> b2[0,0][16,8]            ; conv1
       core0: LDW b2[0,0][16,8] -> b3[0,0][16,8]               ; conv1
@@ -183,7 +184,7 @@ the next.
   Python's ``repr``.
 * json: a list with one object per program, ``{"program", "arch", "cores",
   "levels": {"shared", "per_core", "macro"}, "buffers": [{"id", "space", "shape",
-  "dtype", "halves", "bits"}], "queues": [{"stream", "id", "priority"}],
+  "dtype", "halves", "bits"}], "queues": [{"stream", "id", "priority", "boot"}],
   "streams": {"global": [...], "global1": [...], "core0": [...], ...}}`` (the
   arguments are buffers ``a<i>`` too, in the off-chip space, with their
   ``arg_bits``; ``queues`` has one entry per ``cim.global`` stream, in program
@@ -1168,14 +1169,17 @@ class GlobalOp(StreamOp):
     share the memory ports. A queue's ``priority`` (default 0) ranks its
     requests for a port that several streams use: when the port frees up, the
     highest-priority request present is served first (equal priorities: the
-    earliest), as the channel priorities of a DMA controller do. It changes
-    timing only.
+    earliest), as the channel priorities of a DMA controller do. ``boot``
+    (default: ``priority``) is the priority of the queue's first transfer: a
+    queue that prefetches the next tile has slack on every transfer but its
+    first, which the consumers wait for (as a descriptor's own QoS field
+    overrides its channel's). Both change timing only.
 
     ```
     cim.global {
       cim.dma %x[0, 0] [1, 16] -> %lb cores [0, 1] : ...
     }
-    cim.global queue 1 priority 2 {
+    cim.global queue 1 priority 2 boot 6 {
       cim.dma %lb -> %y[0, 0] [1, 8] cores [0] : ...
     }
     ```
@@ -1187,6 +1191,9 @@ class GlobalOp(StreamOp):
     """The controller queue (absent: 0)."""
     priority = opt_prop_def(IntegerAttr[I64])
     """Port arbitration priority of the queue, higher first (absent: 0)."""
+    boot = opt_prop_def(IntegerAttr[I64])
+    """Port arbitration priority of the queue's first transfer (absent: the
+    queue's priority)."""
 
     def __init__(
         self,
@@ -1194,6 +1201,7 @@ class GlobalOp(StreamOp):
         *,
         queue: int = 0,
         priority: int = 0,
+        boot: int | None = None,
         node: str | None = None,
         attributes: Mapping[str, Attribute] | None = None,
     ):
@@ -1202,6 +1210,9 @@ class GlobalOp(StreamOp):
                 "node": None if node is None else StringAttr(node),
                 "queue": IntegerAttr(queue, i64) if queue else None,
                 "priority": IntegerAttr(priority, i64) if priority else None,
+                "boot": None
+                if boot is None or boot == priority
+                else IntegerAttr(boot, i64),
             },
             regions=[self._body(body)],
             attributes=attributes,
@@ -1215,12 +1226,19 @@ class GlobalOp(StreamOp):
     def priority_level(self) -> int:
         return 0 if self.priority is None else _int(self.priority)
 
+    @property
+    def boot_level(self) -> int:
+        """The priority of the queue's first transfer."""
+        return self.priority_level if self.boot is None else _int(self.boot)
+
     def verify_(self) -> None:
         self._check_parent()
         if self.queue_id < 0:
             self._fail(f"queue must be >= 0, got {self.queue_id}")
         if self.priority_level < 0:
             self._fail(f"priority must be >= 0, got {self.priority_level}")
+        if self.boot_level < 0:
+            self._fail(f"boot must be >= 0, got {self.boot_level}")
 
     def print(self, printer: Printer) -> None:
         _print_node(printer, self)
@@ -1228,6 +1246,8 @@ class GlobalOp(StreamOp):
             printer.print_string(f" queue {self.queue_id}")
         if self.priority_level:
             printer.print_string(f" priority {self.priority_level}")
+        if self.boot is not None:
+            printer.print_string(f" boot {self.boot_level}")
         printer.print_op_attributes(self.attributes, print_keyword=True)
         printer.print_string(" ")
         printer.print_region(self.body, print_empty_block=False)
@@ -1236,7 +1256,7 @@ class GlobalOp(StreamOp):
     def parse(cls, parser: Parser) -> GlobalOp:
         props: dict[str, Attribute] = {}
         _parse_node(parser, props)
-        for key in ("queue", "priority"):
+        for key in ("queue", "priority", "boot"):
             if parser.parse_optional_keyword(key) is not None:
                 props[key] = IntegerAttr(
                     parser.parse_integer(allow_boolean=False, allow_negative=False),

@@ -127,7 +127,8 @@ the short write-backs of another share the port's bandwidth instead of one
 holding it for the whole transfer (as a DMA controller's channels do). The
 instruction runs from its first burst's start to its last burst's end; the gaps
 between bursts count as ``port`` stalls and not as busy time.
-Queue priorities (``cim.global ... priority``, 0 for the cores) refine the order:
+Queue priorities (``cim.global ... priority``, 0 for the cores; a queue's first
+transfer has its ``boot`` priority) refine the order:
 the requests for the port of the earliest request that are ready by the time that
 port next frees up compete, and the highest priority among them goes first (then
 the earliest, then stream order), as a DMA controller's channel priorities do.
@@ -826,7 +827,10 @@ class _Stream:
     phase: int = -1
     """The phase of `barrier` it waits for."""
     priority: int = 0
-    """Arbitration priority of its shared-port requests (higher first)."""
+    """Arbitration priority of its shared-port requests (higher first); the
+    queue's ``boot`` priority until its first one is served."""
+    steady: int = 0
+    """The priority after the first shared-port transfer."""
 
     @property
     def nslots(self) -> int:
@@ -883,8 +887,11 @@ class _Simulator:
         self.timelines = builder.timelines
         for s in self.streams:
             if isinstance(s.trace.stream, GlobalOp):
-                s.priority = s.trace.stream.priority_level
-        self.prioritised = len({s.priority for s in self.streams}) > 1
+                s.priority = s.trace.stream.boot_level
+                s.steady = s.trace.stream.priority_level
+        self.prioritised = (
+            len({p for s in self.streams for p in (s.priority, s.steady)}) > 1
+        )
         self.participants: dict[int, list[int]] = {}
         for s in self.streams:
             for b in s.trace.barrier_ids:
@@ -1145,6 +1152,8 @@ class _Simulator:
                 start = ready
                 last = None
                 end = start + dur
+            if shared:
+                s.priority = s.steady
             # ---- stalls
             if start_busy < 0:
                 start_busy = start

@@ -430,15 +430,23 @@ def _asm_header(p: ProgramOp, buffers: dict[str, Buffer]) -> list[str]:
             f"halves={b.halves} bits={b.bits}"
         )
     for q in _queues(p):
-        lines.append(f".queue {q['stream']} id={q['id']} priority={q['priority']}")
+        boot = f" boot={q['boot']}" if q["boot"] != q["priority"] else ""
+        lines.append(
+            f".queue {q['stream']} id={q['id']} priority={q['priority']}{boot}"
+        )
     return lines
 
 
 def _queues(p: ProgramOp) -> list[dict[str, Any]]:
     """The controller queues (``cim.global`` streams) of a program, in body order:
-    stream name, queue id and port priority."""
+    stream name, queue id, port priority and that of its first transfer."""
     return [
-        {"stream": stream_name(s), "id": s.queue_id, "priority": s.priority_level}
+        {
+            "stream": stream_name(s),
+            "id": s.queue_id,
+            "priority": s.priority_level,
+            "boot": s.boot_level,
+        }
         for s in p.body.block.ops
         if isinstance(s, GlobalOp)
     ]

@@ -38,7 +38,9 @@ The program follows the dataflow attribute exactly (see
   (`_Emitter.priority`): one-time and single-buffered input/weight loads first,
   then the deeper the trigger loop, the higher, so a long prefetch of an outer
   tile does not slow down the per-iteration transfers of an inner one on a
-  shared port (it takes the cycles they leave).
+  shared port (it takes the cycles they leave); the first tile of an input or
+  weight load goes first (``boot``, `_Emitter.boot`): the cores wait for it,
+  not for another operand's second tile.
 """
 
 from __future__ import annotations
@@ -329,7 +331,11 @@ def lower_contract(
         emitter.emit_stream(StreamBuilder(block, None), None, edge)
         program.add(
             cim.GlobalOp(
-                block, queue=queue, priority=emitter.priority(edge), node=layer.name
+                block,
+                queue=queue,
+                priority=emitter.priority(edge),
+                boot=emitter.boot(edge),
+                node=layer.name,
             )
         )
     for core in range(low.n_cores):
@@ -416,18 +422,32 @@ class _Emitter:
         self.member_of = {m: r for r, ms in self.groups.items() for m in ms}
         self.barrier_ids: dict[tuple[str, Edge], int] = {}
 
+    def boot(self, e: Edge) -> int:
+        """The port priority of the first transfer of ``e``'s queue (``cim.global
+        ... boot``). An input or weight load's first tile has no slack: nothing
+        is prefetched yet and the cores wait for it. So it goes after the
+        one-time loads and ahead of every later transfer (another queue's
+        prefetch of its second tile included), the outer trigger loop first: the
+        first tiles arrive one after the other, not interleaved burst by burst,
+        so the hop behind each can start as soon as it is in."""
+        if e.operand == "O" or e.slot is None:
+            return self.priority(e)
+        n = len(self.low.active)
+        return 3 * n + 2 - self.low.active.index(e.slot)
+
     def priority(self, e: Edge) -> int:
         """The port priority of the queue of ``e`` (``cim.global ... priority``),
         by slack, the time between issuing a transfer and the cores needing it:
-        none for a one-time transfer (boot load, tail write-back) or a
-        single-buffered input or weight load (the cores wait for it); one
-        iteration of the trigger loop for any other, the shorter the deeper the
-        loop. So a prefetch of the next outer tile yields the port to the inner
-        tiles the cores need sooner, and still takes every cycle they leave."""
+        none for a one-time transfer (boot load, tail write-back; above every
+        first tile, `boot`) or a single-buffered input or weight load (the cores
+        wait for it); one iteration of the trigger loop for any other, the
+        shorter the deeper the loop. So a prefetch of the next outer tile yields
+        the port to the inner tiles the cores need sooner, and still takes every
+        cycle they leave."""
         active = self.low.active
         n = len(active)
         if e.slot is None:
-            return 2 * n + 2
+            return 3 * n + 3
         depth = 1 + active.index(e.slot)
         if e.operand != "O" and self._single(e):
             return n + 1 + depth

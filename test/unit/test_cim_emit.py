@@ -40,7 +40,7 @@ cim.program "net" @small(%x: memref<2x8xi8, "DRAM">, %w: memref<8x4xi8, "DRAM">,
     cim.dma %x[0, -1] [1, 4] [1, 2] -> %g[1, 0] [1, 4] zero_pad : memref<2x8xi8, "DRAM"> -> memref<2x8xi8, "GB">
     cim.barrier 0
   }}
-  cim.global queue 1 priority 3 {{
+  cim.global queue 1 priority 3 boot 5 {{
     cim.barrier 1 on %q, %ib : memref<4xi8, "LB">, !cim.pingpong<memref<8xi8, "IReg">>
     cim.dma %q[0] [2] -> %y[0, 0] [1, 2] cores [0, 1] shifts [[0, 0], [1, 2]] : memref<4xi8, "LB"> -> memref<2x4xi8, "DRAM">
   }}
@@ -98,7 +98,7 @@ SMALL_ASM = """\
 .buffer b4 OReg 4xi32 halves=1 bits=24
 .buffer b5 LB 4xi8 halves=1 bits=8
 .queue global id=0 priority=0
-.queue global1 id=1 priority=3
+.queue global1 id=1 priority=3 boot=5
 global: DMA a0[0,0][2,8] -> b0[0,0][2,8]                ; fc
 global: DMA a1[0,0][8,4] -> b2[0,0][8,4] cores=0,1
 global: DMA b0[0,0][1,7] -> b1.h0[0][7] cores=0,1 shifts=[0,0][1,1]
@@ -183,8 +183,8 @@ def test_json_small_program() -> None:
     }
     assert prog["buffers"][4]["halves"] == 2 and prog["buffers"][7]["bits"] == 24
     assert prog["queues"] == [
-        {"stream": "global", "id": 0, "priority": 0},
-        {"stream": "global1", "id": 1, "priority": 3},
+        {"stream": "global", "id": 0, "priority": 0, "boot": 0},
+        {"stream": "global1", "id": 1, "priority": 3, "boot": 5},
     ]
     streams = prog["streams"]
     assert list(streams) == ["global", "global1", "core0", "core1"]

@@ -588,11 +588,13 @@ def test_unequal_arrivals_at_a_barrier_with_buffers_are_an_error() -> None:
         simulate_timing(hand_over(scoped=True, global_iters=3), ARCH)
 
 
-def prefetch_and_demand(priority: int) -> ProgramOp:
+def prefetch_and_demand(priority: int, boot: int | None = None) -> ProgramOp:
     """Two controller queues on the DRAM port: queue 0 prefetches 64 bytes (512
     bits at min(DRAM 8, GB 16) = 8 bits/cycle = 64 cycles, in bursts of 8),
-    queue 1 (``priority``) moves four 2-byte tiles (2 cycles each)."""
+    queue 1 (``priority``, its first transfer at ``boot``) moves four 2-byte
+    tiles (2 cycles each)."""
     prio = f" priority {priority}" if priority else ""
+    prio += "" if boot is None else f" boot {boot}"
     return program(
         '%x: memref<64xi8, "DRAM">, %z: memref<8xi8, "DRAM">',
         f"""
@@ -627,6 +629,29 @@ def test_priority_gives_the_port_to_the_short_transfers() -> None:
     assert r.latency == 72
     assert r.streams["global1"].finish == 8
     assert r.streams["global"].stalls["port"] == 8
+
+
+def test_a_queues_first_transfer_has_its_boot_priority() -> None:
+    prog = prefetch_and_demand(priority=0, boot=1)
+    assert "cim.global queue 1 boot 1 {" in str(prog)
+    r = simulate(prog)
+    # Queue 1's first tile outranks the prefetch, [0, 2); its other three have
+    # priority 0 and alternate with the prefetch's bursts as equals (the earliest
+    # request first): [2, 10), [10, 12), [12, 20), [20, 22), [22, 30), [30, 32).
+    assert r.streams["global1"].finish == 32
+    assert r.streams["global"].stalls["port"] == 2 + 3 * 2
+    assert r.latency == 72
+
+
+def test_the_boot_priority_ends_with_the_first_transfer() -> None:
+    # Queue 1's first tile goes at boot 0, tied with the prefetch (both ready at
+    # 0, queue 0 first): burst [0, 8), the tile [8, 10); its next three have
+    # priority 1 and go first at every burst boundary: [10, 12), [12, 14), [14,
+    # 16).
+    r = simulate(prefetch_and_demand(priority=1, boot=0))
+    assert r.streams["global1"].finish == 16
+    assert r.streams["global"].stalls["port"] == 8
+    assert r.latency == 72
 
 
 def test_send_recv_waits_for_the_message() -> None:

@@ -34,9 +34,10 @@ func.func @conv(%x: memref<1x2x4x4xf32>, %w: memref<2x2x1x1xf32>, %y: memref<1x2
 // before the multicast (the previous iteration's barrier orders the reuse of a
 // half), only the one after it. Every barrier names the buffer it hands over, so
 // a stream waits for it only where it next touches that buffer. Port priorities
-// by slack: the one-time weight load first (8), then the per-P input tiles (3),
-// then the per-outer-Q output gathers (1).
-// CHECK:      cim.global "conv1" priority 3 {{[{]$}}
+// by slack: the one-time weight load first (12), then the per-P input tiles (3),
+// then the per-outer-Q output gathers (1); the first input tile has no slack
+// and follows the one-time loads (boot 9).
+// CHECK:      cim.global "conv1" priority 3 boot 9 {{[{]$}}
 // CHECK:        scf.for
 // CHECK:          scf.for
 // CHECK:            scf.for
@@ -45,7 +46,7 @@ func.func @conv(%x: memref<1x2x4x4xf32>, %w: memref<2x2x1x1xf32>, %y: memref<1x2
 // CHECK:              cim.dma "conv1" %{{.*}}[0, 0, %{{.*}}, %{{.*}}] [1, 2, 1, 1] -> %{{.*}} cores [0, 1] shifts {{\[\[}}0, 0, 0, 0], [0, 0, 1, 0]]
 // CHECK-NEXT:         cim.barrier "conv1" 0 on %[[LBI]] : !cim.pingpong<memref<1x2x1x1xf32, "LB">>
 // Queue 1: the weights, once; the weight buffer is single: barriers on both sides.
-// CHECK:      cim.global "conv1" queue 1 priority 8 {{[{]$}}
+// CHECK:      cim.global "conv1" queue 1 priority 12 {{[{]$}}
 // CHECK-NEXT:   cim.barrier "conv1" 1 on %[[LBW]] : memref<1x2x1x1x2xf32, "LB">
 // CHECK-NEXT:   cim.dma "conv1" %{{.*}} -> %[[LBW]] cores [0, 1]
 // CHECK-NEXT:   cim.barrier "conv1" 2 on %[[LBW]] : memref<1x2x1x1x2xf32, "LB">

@@ -85,8 +85,8 @@ cim.program "net" @small(%x: memref<2x8xi8, "DRAM">, %w: memref<8x4xi8, "DRAM">,
 // JSON:        {"id": "b5", "space": "LB", "shape": [4], "dtype": "i8", "halves": 1, "bits": 8}
 // JSON-NEXT:  ],
 // JSON-NEXT:  "queues": [
-// JSON-NEXT:   {"stream": "global", "id": 0, "priority": 0},
-// JSON-NEXT:   {"stream": "global1", "id": 1, "priority": 3}
+// JSON-NEXT:   {"stream": "global", "id": 0, "priority": 0, "boot": 0},
+// JSON-NEXT:   {"stream": "global1", "id": 1, "priority": 3, "boot": 3}
 // JSON-NEXT:  ],
 // JSON-NEXT:  "streams": {
 // JSON-NEXT:   "global": [

@@ -89,6 +89,16 @@ cim.program @p() arch "t" cores 2 shared [DRAM, GB] per_core [LB, IReg, Macro, O
 
 // -----
 
+// global: a non-negative boot priority
+"cim.program"() <{sym_name = "p", arch = "t", cores = 2 : i64, shared_levels = ["DRAM", "GB"], core_levels = ["LB", "IReg", "Macro", "OReg"], macro_level = "Macro"}> ({
+  "cim.global"() <{priority = 1 : i64, boot = -1 : i64}> ({
+  ^bb0:
+  }) : () -> ()
+}) : () -> ()
+// CHECK: cim.global: boot must be >= 0, got -1
+
+// -----
+
 // program: body holds allocations and streams only
 cim.program @p() arch "t" cores 2 shared [DRAM, GB] per_core [LB, IReg, Macro, OReg] macro Macro {
   %c = arith.constant 0 : index

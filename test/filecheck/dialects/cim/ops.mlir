@@ -170,7 +170,7 @@ cim.program @simd(%d: memref<1xf32, "DRAM">) arch "table4" cores 1 shared [DRAM,
   cim.global {
     cim.simd "psum" add ins(%ga[0, 0] [1, 32], %ga[1, 0] [1, 32]) outs(%ga[0, 0] [1, 32]) : memref<4x32xi32, "GB">, memref<4x32xi32, "GB"> -> memref<4x32xi32, "GB">
   }
-  cim.global "q" queue 3 priority 2 {
+  cim.global "q" queue 3 priority 2 boot 7 {
     cim.requant scale 2.0e-03 zero_point 0 ins(%ga) outs(%gq) : memref<4x32xi32, "GB"> -> memref<4x32xi8, "GB">
   }
 }
@@ -197,7 +197,7 @@ cim.program @simd(%d: memref<1xf32, "DRAM">) arch "table4" cores 1 shared [DRAM,
 // CHECK-NEXT:  cim.global {
 // CHECK-NEXT:    cim.simd "psum" add ins(%ga[0, 0] [1, 32], %ga[1, 0] [1, 32]) outs(%ga[0, 0] [1, 32]) : memref<4x32xi32, "GB">, memref<4x32xi32, "GB"> -> memref<4x32xi32, "GB">
 // CHECK-NEXT:  }
-// CHECK-NEXT:  cim.global "q" queue 3 priority 2 {
+// CHECK-NEXT:  cim.global "q" queue 3 priority 2 boot 7 {
 // CHECK-NEXT:    cim.requant scale 0.002 zero_point 0 ins(%ga) outs(%gq) : memref<4x32xi32, "GB"> -> memref<4x32xi8, "GB">
 
 // GENERIC-LABEL: "cim.program"() <{sym_name = "simd"
