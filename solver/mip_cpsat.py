@@ -13,6 +13,7 @@ Each constraint family is one method named after the paper's equation:
 * ``eq9_capacity``           capacities, doubled under double buffering (ψ^DM);
 * ``eq10_11_transfers``      B^T / T_{i,λ}: transfer slot, count and time of every edge;
 * ``eq12_buffering``         ψ^DL: single- versus double-buffered charges per slot;
+* ``port_work``              each port's work in one iteration of every slot (Q_i, Q⁰_i);
 * ``table3_latency``         the latency recursion of Table III with operand synchronisation
                              (steady state and first visits, which read no partial sums back);
 * ``port_bandwidth``         every port's busy time, plus the time it must idle, bounds the
@@ -193,6 +194,7 @@ class CpSatMiredo:
         self.macro_geometry()
         self.eq10_11_transfers()
         self.eq12_buffering()
+        self.port_work()
         self.table3_latency()
         self.port_bandwidth()
         self.energy()
@@ -767,8 +769,45 @@ class CpSatMiredo:
             self.m.add(v == 0).only_enforce_if(~lit)
         return v
 
+    def port_work(self) -> None:
+        """Q_i (Q⁰_i on a first visit): each port's work in one iteration of slot
+        i, its own charges at i plus ``N_{i+1}·(…)`` of the slots inside (see
+        ``solver/evaluator.py``); every visit: ``Q_i = X_i + N_{i+1}·Q_{i+1}``,
+        first visit: ``Q⁰_i = X⁰_i + inner_{i+1}`` (`_port_inner`). Only below
+        the outermost loop: 0 unless slot i − 1 is occupied (the occupied slots
+        are the innermost ones)."""
+        m = self.m
+        ub = self._ub_latency
+        ports = sorted({self.lv[op][p] for (op, _c, p) in self.par})
+        self.work: list[dict[int, list]] = [
+            {i: [] for i in self.slots} for _ in range(2)
+        ]
+        self.inner: dict[int, list[object]] = {}
+        below = {}  # slot i has an occupied slot outside it
+        for i in self.slots[1:]:
+            below[i] = self._bool(f"qb_{i}")
+            m.add(below[i] == self.occ[i - 1])
+        for q in ports:
+            inner = self._port_inner(q)
+            self.inner[q] = inner
+            nested: object = 0
+            for i in reversed(self.slots[1:]):
+                own = [
+                    sum(self.charge_s[k][i].get(q, []))
+                    + sum(self.charge_d[k][i].get(q, []))
+                    for k in range(2)
+                ]
+                per = self._int(0, ub, f"qw_{q}_{i}")
+                m.add(per == own[0] + nested)
+                for k, v in enumerate((per, own[1] + inner[i + 1])):
+                    self.work[k][i].append(
+                        self._if_else(below[i], v, 0, 0, ub, f"qk{k}_{q}_{i}")
+                    )
+                nested = self._int(0, ub, f"qn_{q}_{i}")
+                m.add_multiplication_equality(nested, [self.f[i], per])
+
     def table3_latency(self) -> None:
-        """Table III, pipelined: W_i = N_i · it_i, it_i = max(W_{i+1} + S_i, D_i, P_i),
+        """Table III, pipelined: W_i = N_i · it_i, it_i = max(W_{i+1} + S_i, D_i, Q_i),
         and Lat_0 = W⁰_0 + Σ_i min(W_{i+1} + S_i, D_i) (see ``solver/evaluator.py``).
 
         S_i (D_i) is the slowest port's sum of single- (double-) buffered
@@ -815,7 +854,7 @@ class CpSatMiredo:
             m.add(v == at_reduction).only_enforce_if(red)
 
     def _iteration(self, k: int, i: int, inner) -> tuple[object, object, object]:
-        """``(max(body, D, P), body, D)`` of one iteration of slot i with
+        """``(max(body, D, Q), body, D)`` of one iteration of slot i with
         ``body = inner + S``; k = 0 steady state, 1 first visit."""
         m = self.m
         ub = self._ub_latency
@@ -825,10 +864,8 @@ class CpSatMiredo:
         D = self._port_max(double, f"D{k}_{i}")
         body = self._int(0, ub, f"body{k}_{i}")
         m.add(body == inner + S)
-        # P_i: a port carries its single- and double-buffered transfers alike
-        both = [sum(v) + sum(double[p]) for p, v in single.items() if p in double]
         it = self._int(0, ub, f"it{k}_{i}")
-        m.add_max_equality(it, [body, D, *both])
+        m.add_max_equality(it, [body, D, *self.work[k][i]])
         return it, body, D
 
     def _port_max(self, by_port: dict[int, list], name: str):
@@ -912,7 +949,7 @@ class CpSatMiredo:
         nxt = [*self.lat[1:], self.t_mvm]
         idle: dict[int, object] = {}
         for q, rows in on.items():
-            inner = self._port_inner(q)
+            inner = self.inner[q]
             cands: list = [0]
             for i in self.slots:
                 for k, lits in enumerate(rows[i]):

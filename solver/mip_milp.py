@@ -13,6 +13,7 @@ row is linear. One method per constraint family, named after the paper's equatio
 * ``eq9_capacity``          capacities, doubled under double buffering (ψ^DM);
 * ``eq10_11_transfers``     the transfer slot of every edge and its time T (ceil exact);
 * ``eq12_buffering``        ψ^DL: single- versus double-buffered charges per slot and port;
+* ``port_work``             each port's work in one iteration of every slot (Q_i, Q⁰_i);
 * ``table3_latency``        the latency recursion of Table III (steady state, first visits);
 * ``port_bandwidth``        port busy and idle time, boot and tail;
 * ``energy``                access, MVM and leakage energy (built for energy / EDP only);
@@ -382,6 +383,7 @@ class HighsMiredo:
         self.macro_geometry()
         self.eq10_11_transfers()
         self.eq12_buffering()
+        self.port_work()
         self.table3_latency()
         self.port_bandwidth()
         if self.with_energy:
@@ -935,7 +937,7 @@ class HighsMiredo:
         return v
 
     def table3_latency(self) -> None:
-        """Table III, pipelined: W_i = N_i·it_i, it_i = max(W_{i+1} + S_i, D_i, P_i),
+        """Table III, pipelined: W_i = N_i·it_i, it_i = max(W_{i+1} + S_i, D_i, Q_i),
         and Lat_0 = W⁰_0 + Σ_i min(W_{i+1} + S_i, D_i) (``solver/evaluator.py``).
 
         The products are disaggregated over the factor values the slot may hold,
@@ -952,7 +954,9 @@ class HighsMiredo:
         fill = Lx()
         self.body: list[Lx] = [Lx()] * self.n
         for i in reversed(self.slots):
-            steady, body, D = self._iteration(self.cs, self.cd, i, lat_next, "")
+            steady, body, D = self._iteration(
+                self.cs, self.cd, i, lat_next, "", self.work[0][i]
+            )
             self.body[i] = body
             if not D.is_const():
                 fl = self._cont(f"fill_{i}", ub=cap)
@@ -967,7 +971,9 @@ class HighsMiredo:
             self._ge(lat, lsum(g[0] * z for g, z in zs.items()) + z0)
             self.lat[i] = lat
             # first visit: N_i·it⁰_i, or it⁰_i + R_i at a reduction factor
-            it0, _, _ = self._iteration(self.cs0, self.cd0, i, first_next, "0")
+            it0, _, _ = self._iteration(
+                self.cs0, self.cd0, i, first_next, "0", self.work[1][i]
+            )
             zs, z0 = self._disaggregate(f"zf_{i}", i, it0, cap, self.g_vo, self.y_vo)
             rest = self._cont(f"rf_{i}", ub=cap)
             self._ge(rest, lat - steady - cap * (1 - self.red[i]))
@@ -978,20 +984,18 @@ class HighsMiredo:
         self.lat0 = first_next + fill
 
     def _iteration(
-        self, cs: dict, cd: dict, i: int, inner: Lx, tag: str
+        self, cs: dict, cd: dict, i: int, inner: Lx, tag: str, work: list[Lx]
     ) -> tuple[Lx, Lx, Lx]:
-        """``(it, body, D)`` of one iteration of slot i: it ≥ max(body, D, P),
-        body = inner + S (lower-bounded maxima)."""
+        """``(it, body, D)`` of one iteration of slot i: it ≥ max(body, D, Q),
+        body = inner + S, Q the ports' ``work`` (lower-bounded maxima)."""
         S = self._port_max(self._serial_sums(cs, i), f"S{tag}_{i}")
         D = self._port_max(self._port_sums(cd, i), f"D{tag}_{i}")
         it = self._cont(f"steady{tag}_{i}", ub=self.cap)
         body = inner + S
         self._ge(it, body)
         self._ge(it, D)
-        singles, doubles = self._port_sums(cs, i), self._port_sums(cd, i)
-        for p in singles:  # P_i: a port carries single and double transfers alike
-            if p in doubles:
-                self._ge(it, singles[p] + doubles[p])
+        for q in work:
+            self._ge(it, q)
         return it, body, D
 
     def _disaggregate(
@@ -1061,38 +1065,65 @@ class HighsMiredo:
             out[i] = nxt = cur
         return out
 
+    def port_work(self) -> None:
+        """Each port's work: B_p, inner_p[i] (one first-visit iteration of slot
+        i − 1, read-backs of the reduction loops inside) and, for the recursion,
+        Q_i (every visit: ``X_i + A_{i+1}`` over the port's charges with
+        ``A_i = N_i·(A_{i+1} + X_i)``) and Q⁰_i (``X⁰_i + inner[i + 1]``), less
+        cap unless slot i − 1 is occupied (below the outermost loop only)."""
+        cap = self.cap
+        n = self.n
+        ports = sorted({self.lv[op][p] for (op, _c, p) in self.par})
+        self.busy: dict[int, Lx] = {}
+        self.inner: dict[int, list[Lx]] = {}
+        self.work: list[dict[int, list[Lx]]] = [
+            {i: [] for i in self.slots} for _ in range(2)
+        ]
+        for port in ports:
+            x_iw = [Lx() for _ in self.slots]
+            x_o = [Lx() for _ in self.slots]
+            x_s = [Lx() for _ in self.slots]  # every visit, own charges
+            x_0 = [Lx() for _ in self.slots]  # first visit
+            for key, v in self.cs.items():
+                op, _c, p, i = key
+                if self.lv[op][p] != port:
+                    continue
+                x_s[i].iadd(v)
+                x_0[i].iadd(self.cs0[key])
+                if key in self.cd:
+                    x_s[i].iadd(self.cd[key])
+                    x_0[i].iadd(self.cd0[key])
+                if op == "O":
+                    x_o[i].iadd(self.cw[key])
+                else:
+                    x_iw[i].iadd(v)
+                    if key in self.cd:
+                        x_iw[i].iadd(self.cd[key])
+            # inner[i]: the port's work in one iteration of slot i − 1
+            inner = [Lx() for _ in range(n + 1)]
+            a_s = inner
+            if any(not e.is_const() for e in x_iw):
+                a_iw, _ = self._chain(f"biw{port}", x_iw, cap, self.g_val, self.y_val)
+                inner = [u + v for u, v in zip(inner, a_iw, strict=True)]
+                a_s = a_iw
+            if any(not e.is_const() for e in x_o):
+                a_o, zu = self._chain(f"bo{port}", x_o, cap, self.g_vo, self.y_vo)
+                e_o = self._e_chain(f"be{port}", zu, cap)
+                inner = [u + v + w for u, v, w in zip(inner, a_o, e_o, strict=True)]
+                a_s, _ = self._chain(f"bq{port}", x_s, cap, self.g_val, self.y_val)
+            self.busy[port] = inner[0]
+            self.inner[port] = inner
+            for i in self.slots[1:]:  # below the outermost loop only
+                off = cap * (1 - self.occ[i - 1])
+                self.work[0][i].append(x_s[i] + a_s[i + 1] - off)
+                self.work[1][i].append(x_0[i] + inner[i + 1] - off)
+
     def port_bandwidth(self) -> None:
         """Port busy time B_p = Σ_edges on p (T·τ + (T − D)·τ), boot and tail.
 
         latency = boot + max(Lat_0, max_p (B_p + I_p)) + tail.
         """
         cap = self.cap
-        ports = sorted({self.lv[op][p] for (op, _c, p) in self.par})
-        self.busy: dict[int, Lx] = {}
-        self.inner: dict[int, list[Lx]] = {}
-        for port in ports:
-            x_iw = [Lx() for _ in self.slots]
-            x_o = [Lx() for _ in self.slots]
-            for (op, c, p, i), v in self.cs.items():
-                if self.lv[op][p] != port:
-                    continue
-                if op == "O":
-                    x_o[i].iadd(self.cw[op, c, p, i])
-                else:
-                    x_iw[i].iadd(v)
-                    if (op, c, p, i) in self.cd:
-                        x_iw[i].iadd(self.cd[op, c, p, i])
-            # inner[i]: the port's work in one iteration of slot i − 1
-            inner = [Lx() for _ in range(self.n + 1)]
-            if any(not e.is_const() for e in x_iw):
-                a_iw, _ = self._chain(f"biw{port}", x_iw, cap, self.g_val, self.y_val)
-                inner = [u + v for u, v in zip(inner, a_iw, strict=True)]
-            if any(not e.is_const() for e in x_o):
-                a_o, zu = self._chain(f"bo{port}", x_o, cap, self.g_vo, self.y_vo)
-                e_o = self._e_chain(f"be{port}", zu, cap)
-                inner = [u + v + w for u, v, w in zip(inner, a_o, e_o, strict=True)]
-            self.busy[port] = inner[0]
-            self.inner[port] = inner
         boot, tail = Lx(), Lx()
         for op in OPERANDS:
             for c in range(1, len(self.lv[op])):

@@ -104,16 +104,18 @@ def test_hand_case_psum_readback_multicast_double_buffer() -> None:
         2,
         4,
     )
-    # Recursion, W_3 = 2 (body = W_{i+1} + S, W_i = f·max(body, D, P), fill += min;
-    # P = a port's S + D):
-    #  slot 2 (P2): S = 1 (I on LB), D = 4 (O on LB), P = LB 1 + 4 = 5:
-    #               body 3, W = 2·5 = 10, fill 3
-    #  slot 1 (K2): S = 2 (W on LB):                  body 12, W = 24,    fill 0
-    #  slot 0 (R2): S = max(DRAM 4+4, -) = 8, D = 4 (I on GB), no port with both:
-    #               body 32, W = 64, fill 4.
+    # Recursion, W_3 = 2 (body = W_{i+1} + S, W_i = f·max(body, D, Q), fill +=
+    # min(body, D, body + D - Q0); Q = the busiest port's work in one iteration,
+    # its own charges plus those of the slots inside, Q0 the same on a first
+    # visit):
+    #  slot 2 (P2): S = 1 (I on LB), D = 4 (O on LB), Q = LB 1 + 4 = 5, Q0 = 3:
+    #               body 3, W = 2·5 = 10, fill min(3, 4, 3 + 4 - 3) = 3
+    #  slot 1 (K2): S = 2 (W on LB), Q = LB 2 + 2·5 = 12: body 12, W = 24, fill 0
+    #  slot 0 (R2): S = max(DRAM 4+4, -) = 8, D = 4 (I on GB), Q = LB 2·12 = 24,
+    #               Q0 = LB 2·2 + 4·1 + 4·2 = 16: body 32, W = 64, fill 4.
     # First visit (O charged tau = 2, no read-back), W0_3 = 2:
-    #  slot 2 (P2): D0 = 2, P0 = 1 + 2 = 3, body0 = 3: it0 = 3, W0 = 2·3 = 6
-    #  slot 1 (K2): body0 = 6 + 2 = 8:                 W0 = 2·8 = 16
+    #  slot 2 (P2): D0 = 2, Q0 = 1 + 2 = 3, body0 = 3: it0 = 3, W0 = 2·3 = 6
+    #  slot 1 (K2): body0 = 6 + 2 = 8, Q0 = 2 + (I 2 + O 4) = 8: W0 = 2·8 = 16
     #  slot 0 (R2, reduction): it0 = 16 + 8 = 24, W0 = 24 + (2 - 1)·32 = 56.
     # Lat_0 = W0_0 + fill = 56 + 7 = 63.
     assert c.lat0 == 63
@@ -223,6 +225,53 @@ def _psum_layer_mapping(o_levels: tuple[str, str, str]) -> tuple[Layer, Mapping]
         double_buffer=frozenset(),
     )
     return layer, m
+
+
+def test_hand_case_a_port_carries_the_inner_loops_transfers() -> None:
+    """Q_i: one iteration of a loop takes at least its busiest port's work, its
+    own transfers and those of the loops inside it."""
+    layer = Layer("kc", {"K": 8, "C": 8})
+    m = Mapping(
+        spatial={"cores": (Loop("K", 2),), "rows": (), "cols": (Loop("K", 2),)},
+        temporal=(Loop("C", 2), Loop("C", 2), Loop("K", 2), Loop("C", 2)),
+        level_of={
+            "I": ("GB", "LB", "LB", "LB"),
+            "W": ("DRAM", "DRAM", "GB", "GB"),
+            "O": ("DRAM", "DRAM", "GB", "OReg"),
+        },
+        bypass={"I": set(), "W": set(), "O": set()},
+        double_buffer={
+            ("GB", "I"),
+            ("GB", "W"),
+            ("IReg", "I"),
+            ("LB", "O"),
+            ("LB", "W"),
+        },
+    )
+    assert validate(layer, TINY, m) == []
+    c = evaluate(layer, TINY, m)
+    by_edge = {(t.operand, t.parent, t.child): t for t in c.transfers}
+    # On the GB port: O's write-back and read-back at slot 2 (K2), double-
+    # buffered, 4 + 4; W's GB -> LB tiles at slot 3 (C2), double-buffered, 2.
+    t = by_edge["O", "GB", "LB"]
+    assert (t.slot, t.count, t.distinct, t.tau, t.charge) == (2, 8, 2, 4, 8)
+    t = by_edge["W", "GB", "LB"]
+    assert (t.slot, t.tau, t.double_buffered) == (3, 2, True)
+    # W_4 = t_mvm = 2.
+    #  slot 3 (C2): body 2 + 1 (W LB -> Macro) = 3, D = 2: it 3, W 6.
+    #  slot 2 (K2): body 6 + 4 (O LB <- OReg, single) = 10, D = 8 (O on GB);
+    #    Q = GB 8 + 2 x 2 (the two W tiles of the C2 inside) = 12: it = 12, W 24.
+    #    (Without the inner tiles: it = 10.)
+    #  slot 1 (C2): body 24, D = 8 (W DRAM -> GB), Q = GB 2 x 12: W = 48.
+    #  slot 0 (C2), the outermost (no Q): body 48 + 2 (I GB -> LB) = 50.
+    # First visit (O charged its write-back alone): slot 3: 3, W0 6; slot 2:
+    # body0 6 + 2 = 8, D0 4, Q0 = 4 + 4 = 8: W0 = 16; slot 1 (reduction): it0 =
+    # 16, W0 = 16 + 24 = 40; slot 0 (reduction): it0 = 42, W0 = 42 + 50 = 92.
+    # Fill: min(3, 2) + min(10, 8) + min(24, 8) + 0 = 18. Lat_0 = 110.
+    assert c.lat0 == 110
+    # boot 4 (I DRAM -> GB), tail 8 (O); the GB port: busy 92 + idle 10.
+    assert c.port_busy["GB"] + c.port_idle["GB"] == 102
+    assert (c.boot, c.tail, c.latency) == (4, 8, 122)
 
 
 def test_output_precision_rule() -> None:

@@ -183,7 +183,7 @@ def _port_bound_mappings() -> list[tuple[Layer, Mapping]]:
         Layer("kcp", {"K": 4, "C": 4, "P": 4}),
     ]
     for layer in layers:
-        for seed in range(3):
+        for seed in range(12):
             for m in _random_mappings(layer, TINY, 30, seed=seed):
                 c = evaluate(layer, TINY, m)
                 if c.latency > c.boot + max([c.lat0, *c.port_busy.values()]) + c.tail:
