@@ -365,8 +365,9 @@ def suffix_search(
     ``n_iter`` over the product of the loops inside its transfer slot: loops
     irrelevant to the operand, or relevant ones the register absorbs (its tile,
     grown by them, must fit). The edge moves ``T_e`` tiles on each active core
-    (O: and at least ``T_e/2`` read-backs when a reduction loop stays outside),
-    which ``moved`` counts beyond the edge's share of :func:`compulsory_energy`.
+    (O: and ``T_e − D_e`` read-backs, ``D_e`` being ``T_e`` over the O-irrelevant
+    loops outside the slot), which ``moved`` counts beyond the edge's share of
+    :func:`compulsory_energy`.
     A depth-first search over the innermost loops, from the inside out, decides
     where each register's edge triggers; loops relevant to no open register go
     inside at once (that only lowers both). ``score`` must not decrease in
@@ -380,19 +381,20 @@ def suffix_search(
     comp = [_compulsory_into(layer, arch, r.op, r.level, core) for r in regs]
     items = sorted({(d, f) for d, fs in temporal.items() for f in fs})
     rel = [[d in layer.relevant[r.op] for d, _ in items] for r in regs]
-    red = [d in layer.reduction for d, _ in items]
+    red = [d not in layer.relevant["O"] for d, _ in items]
     base = n_iter * arch.t_mvm
     best = [min(limit, math.inf)]
     ports = sorted({r.port for r in regs})
 
-    def charge(r: _Register, ext: tuple[int, ...], t: int, reads: bool):
+    def charge(r: _Register, ext: tuple[int, ...], t: int, back: int):
+        """``t`` transfers, ``back`` of them O read-backs."""
         elems = _volume(layer, r, ext)
+        reads = back > 0
         tau = _tau(arch, r, elems, reads)
-        # T transfers, T − D ≥ T/2 of them O read-backs (first visits read none)
-        busy = t * tau + (t // 2 * tau if reads else 0)
+        busy = (t + back) * tau
         serial = busy if _single_only(arch, r, elems) else 0
         up, down = _edge_pj(arch, r, reads)
-        moved = active * elems * (t * up + (t // 2 * down if reads else 0))
+        moved = active * elems * (t * up + back * down)
         return serial, busy, moved
 
     def value(acc: dict[str, tuple[int, int]], moved: list[float]) -> float:
@@ -420,7 +422,11 @@ def suffix_search(
                 continue
             left = list(counts)
             left[j] -= 1
-            reads = any(c and red[i] for i, c in enumerate(left))
+            # O's D = T / Π (the O-irrelevant loops outside): T − D read-backs
+            # (first visits read none)
+            red_out = math.prod(
+                f_i**c for (_, f_i), c, r_i in zip(items, left, red, strict=True) if r_i
+            )
             movers = [k for k in open_ if rel[k][j]]
             options = []
             for k in movers:
@@ -439,8 +445,9 @@ def suffix_search(
                         new_states[k] = grown
                         continue
                     r = regs[k]
+                    t = n_iter // inside
                     sr, bz, mv = charge(
-                        r, states[k], n_iter // inside, reads and r.op == "O"
+                        r, states[k], t, t - t // red_out if r.op == "O" else 0
                     )
                     old = new_acc[r.port]
                     new_acc[r.port] = (old[0] + sr, old[1] + bz)

@@ -9,6 +9,7 @@ import pytest
 from miredo.solver.evaluator import evaluate
 from miredo.solver.hardware import load_arch
 from miredo.solver.heuristic import heuristic_mapping
+from miredo.solver.local_search import local_search, unrolling_start
 from miredo.solver.mapping import Mapping
 from miredo.solver.spatial_bounds import (
     bound_for,
@@ -173,3 +174,25 @@ def test_unrollings_of_a_resnet_layer_respect_the_axes() -> None:
     # the suffix search lifts the innermost-slot bound (1.28x on this layer)
     assert lb > 1.2 * min(b.edp for b in bounds)
     assert lb <= heuristic_mapping(layer, TABLE4, "edp")[1].edp
+
+
+def test_read_backs_count_every_reduction_loop_outside() -> None:
+    """The output register's read-backs are T − D, D being T over all the
+    reduction loops outside its slot, not only T/2: on this unrolling (3x3 conv
+    on ``small``: Q2 on the cores, C4 R3 on the rows, K8 on the columns) the
+    suffix search's latency bound was 846 cycles with T/2 read-backs; the best
+    mapping the local search finds with the unrolling takes 972."""
+    small = load_arch("small")
+    layer = Layer.conv("conv3x3", k=8, c=4, in_hw=(6, 6), r=3, s=3, padding=1)
+    (b,) = [
+        b
+        for b in spatial_bounds(layer, small)
+        if b.spatial == {"cores": {"Q": 2}, "rows": {"C": 4, "R": 3}, "cols": {"K": 8}}
+    ]
+    r = refined(layer, small, b, "latency", math.inf)
+    start = unrolling_start(
+        layer, small, b, heuristic_mapping(layer, small, "latency")[0]
+    )
+    found = local_search(layer, small, start, "latency", steps=3000, unroll=False)
+    assert found is not None
+    assert 846 < r.latency <= found[1].latency
