@@ -35,6 +35,12 @@ layer3.0.conv2 1.000 -> 0.807, layer1 conv 1.000 -> 1.000, layer4.0.conv1
 0.826 -> 0.899: geometric mean 0.921 -> 0.868."""
 
 
+COMPLETE_HINT = 0.2
+"""Share of the time limit that completing the hint may take
+(:meth:`~miredo.solver.mip_cpsat.CpSatMiredo.complete_hint`; 0 leaves CP-SAT to
+complete it)."""
+
+
 def solve_cpsat(
     layer: Layer,
     arch: Arch,
@@ -69,8 +75,8 @@ def solve_cpsat(
         allow_double_buffer=allow_double_buffer,
         unrollings=unrollings,
     )
-    if hint is not None:
-        model.add_hint(hint)
+    if hint is not None and model.add_hint(hint) and COMPLETE_HINT > 0:
+        model.complete_hint(COMPLETE_HINT * time_limit, deterministic)
     build = time.perf_counter() - t0
     stats = model.stats()
     solver = cp_model.CpSolver()
@@ -79,7 +85,7 @@ def solve_cpsat(
         solver.parameters.max_time_in_seconds = 20 * max(1.0, time_limit)
         solver.parameters.num_workers = 1
     else:
-        solver.parameters.max_time_in_seconds = max(0.01, time_limit)
+        solver.parameters.max_time_in_seconds = max(0.01, time_limit - build)
         solver.parameters.num_workers = workers
         if workers == 1 and INTERLEAVE_ONE_WORKER:
             solver.parameters.interleave_search = True

@@ -250,3 +250,34 @@ def test_weight_stationary_agrees_with_the_ws_model(layer: Layer) -> None:
     order[i], order[j] = order[j], order[i]
     swapped = Mapping(m.spatial, order, m.level_of, m.bypass, m.double_buffer)
     assert not weight_stationary(layer, swapped)
+
+
+@pytest.mark.parametrize("layer", LAYERS[:2], ids=lambda lay: lay.name)
+def test_completed_hint_is_the_hinted_mappings_solution(layer: Layer) -> None:
+    """The hint of the decision variables, completed to every variable, is a
+    solution of the model whose objective is the evaluator's value of the
+    mapping: fixed to it, CP-SAT returns that mapping at once."""
+    from ortools.sat.python import cp_model
+
+    from miredo.solver.mip import latency_cap
+    from miredo.solver.mip_cpsat import CpSatMiredo
+
+    start, _ = heuristic_mapping(layer, SMALL, "edp")
+    found = unrolling_search(layer, SMALL, start, "edp", [], steps=400)
+    assert found is not None
+    mapping, cost = found
+    model = CpSatMiredo(
+        layer, SMALL, objective="edp", latency_cap=latency_cap("edp", SMALL, cost)
+    )
+    assert model.add_hint(mapping)
+    partial = len(model.m.proto.solution_hint.vars)
+    assert model.complete_hint(5.0)
+    n_vars = len(model.m.proto.variables)
+    assert partial < n_vars == len(model.m.proto.solution_hint.vars)
+    solver = cp_model.CpSolver()
+    solver.parameters.fix_variables_to_their_hinted_value = True
+    solver.parameters.num_workers = 1
+    assert solver.solve(model.model) == cp_model.OPTIMAL
+    assert model.decode(solver) == mapping
+    value = solver.objective_value * model.objective_scale()
+    assert _rel(value, cost.edp) < 5e-3, (value, cost.edp)
