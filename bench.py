@@ -35,7 +35,8 @@ The benchmark document (``bench.json``)::
                                    {cause: n}, "instructions", "seconds"} | null,
                      "accuracy", "sim_over_bound",
                      "solver": {"status", "gap", "time_s", "variables",
-                                "constraints", "source"},
+                                "constraints", "source", "objective",
+                                "evaluated", "objective_error"},
                      "mapping"}}}],
      "totals": {mapper: <`totals`>, "bound": {"compute", "dram", "physical"}},
      "summary": <`summarize`>,
@@ -150,6 +151,11 @@ def run_mapper(
                 "variables": sol.variables,
                 "constraints": sol.constraints,
                 "source": source,
+                "objective": sol.solver_objective,
+                "evaluated": sol.solver_value,
+                "objective_error": objective_error(
+                    sol.solver_objective, sol.solver_value
+                ),
             },
             "mapping": str(sol.mapping),
         }
@@ -246,6 +252,35 @@ def compare(
     return out
 
 
+def objective_error(objective: float | None, value: float | None) -> float | None:
+    """|MIP objective − evaluator's value| / the evaluator's value, of the MIP's
+    own incumbent (``None`` when no MIP ran or it found none)."""
+    if objective is None or value is None:
+        return None
+    return abs(objective - value) / value if value else float(objective != value)
+
+
+def mip_vs_evaluator(
+    layers: Sequence[dict[str, Any]], mappers: Sequence[str]
+) -> dict[str, Any] | None:
+    """The largest :func:`objective_error` over the solved layers of every MIP
+    mapper (``max_error``, ``worst`` ``"layer (mapper)"``, ``solves``)."""
+    worst: tuple[float, str] | None = None
+    n = 0
+    for row in layers:
+        for m in mappers:
+            solver = row["mappers"][m]["solver"]
+            err = solver.get("objective_error")
+            if err is None or solver["source"] != "solved":
+                continue
+            n += 1
+            if worst is None or err > worst[0]:
+                worst = (err, f"{row['name']} ({m})")
+    if worst is None:
+        return None
+    return {"max_error": worst[0], "worst": worst[1], "solves": n}
+
+
 def _ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
 
@@ -312,6 +347,7 @@ def summarize(doc: dict[str, Any]) -> dict[str, Any]:
     return {
         "reference": ref,
         "accuracy": tot[ref]["accuracy"],
+        "mip_vs_evaluator": mip_vs_evaluator(doc["layers"], mappers),
         **compare(tot, mappers, simulated),
         "latency_vs_bound": {
             "latency_cycles": lat,

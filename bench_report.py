@@ -172,6 +172,13 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
             f"{_pct(acc['mean'])}, worst {_pct(acc['worst'])} ({acc['worst_layer']}); "
             f"summed latencies {_pct(acc['total'])}"
         )
+    mve = s.get("mip_vs_evaluator")
+    if mve is not None:
+        lines.append(
+            f"MIP objective vs evaluator on the MIPs' own incumbents: largest "
+            f"relative difference {mve['max_error']:.2e} ({mve['worst']}) over "
+            f"{mve['solves']} solves"
+        )
     for b, ratio in s["edp_ratio"].items():
         lines.append(
             f"EDP ratio {ref}/{b} ({kind}, whole model): "

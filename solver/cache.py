@@ -169,6 +169,7 @@ class SolutionCache:
             variables=data["variables"],
             constraints=data["constraints"],
             solver_objective=data["solver_objective"],
+            solver_value=data.get("solver_value"),
             warnings=list(data["warnings"]),
         )
 
@@ -184,6 +185,7 @@ class SolutionCache:
                 "variables": solution.variables,
                 "constraints": solution.constraints,
                 "solver_objective": solution.solver_objective,
+                "solver_value": solution.solver_value,
                 "warnings": solution.warnings,
             },
             sort_keys=True,

@@ -61,6 +61,11 @@ class Solution:
     variables: int = 0
     constraints: int = 0
     solver_objective: float | None = None
+    """The last MIP's own objective for its incumbent."""
+    solver_value: float | None = None
+    """The evaluator's value of that incumbent: equal to ``solver_objective``
+    up to the model's integer scaling (the returned mapping may be another one,
+    the MIP's start, when the MIP did not improve on it)."""
     warnings: list[str] = field(default_factory=list)
 
 
@@ -177,6 +182,11 @@ def solve_layer(
             sized.variables if sized else 0,
             sized.constraints if sized else 0,
             sized.objective if sized else None,
+            (
+                evaluate(layer, arch, sized.mapping).objective(objective)
+                if sized and sized.mapping is not None and sized.objective is not None
+                else None
+            ),
             notes or [],
         )
 
