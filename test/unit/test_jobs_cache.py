@@ -41,6 +41,13 @@ def test_cache_round_trip_and_key(tmp_path: Path) -> None:
     assert hit is not None
     assert hit.mapping == sol.mapping and hit.cost.latency == sol.cost.latency
     assert hit.status == sol.status
+    # the MIP's objective and the evaluator's value of its incumbent come back
+    from dataclasses import replace
+
+    cache.put(key, replace(sol, solver_objective=41.5, solver_value=42.0))
+    hit = cache.get(key, layer, SMALL)
+    assert hit is not None
+    assert (hit.solver_objective, hit.solver_value) == (41.5, 42.0)
     # everything that changes a solve changes the key
     assert cache_key(layer, SMALL, SolveOptions(mapper="ws")) != key
     assert cache_key(layer, load_arch("tiny"), HEUR) != key
