@@ -281,3 +281,17 @@ def test_completed_hint_is_the_hinted_mappings_solution(layer: Layer) -> None:
     assert model.decode(solver) == mapping
     value = solver.objective_value * model.objective_scale()
     assert _rel(value, cost.edp) < 5e-3, (value, cost.edp)
+
+
+def test_solution_carries_the_evaluators_value_of_the_mips_incumbent() -> None:
+    """``solver_objective`` is the MIP's objective for its own incumbent and
+    ``solver_value`` the evaluator's value of that incumbent (a deterministic
+    solve, so the MIP runs and finds one whatever the machine's load)."""
+    layer = LAYERS[0]
+    sol = solve_layer(
+        layer, SMALL, mapper="ws", time_limit=3, workers=1, deterministic=True
+    )
+    assert sol.solver_objective is not None and sol.solver_value is not None
+    assert _rel(sol.solver_objective, sol.solver_value) < 5e-3
+    if sol.status != "heuristic":  # the returned mapping is the MIP's
+        assert sol.solver_value == pytest.approx(sol.cost.edp)
