@@ -201,8 +201,11 @@ def bound_for(
     arch: Arch,
     spatial: dict[str, dict[str, int]],
     temporal: dict[str, list[int]],
+    compulsory: dict[tuple[int, ...], float] | None = None,
 ) -> SpatialBound:
-    """Latency and energy bounds of every mapping with this spatial unrolling."""
+    """Latency and energy bounds of every mapping with this spatial unrolling.
+
+    ``compulsory`` memoizes :func:`compulsory_energy` per cores split across calls."""
     arr, core = _split(arch, spatial)
     n_iter = math.prod(f for fs in temporal.values() for f in fs)
     active = math.prod(core.values())
@@ -247,7 +250,11 @@ def bound_for(
         (layer.full_volume("W") * prec.weight + layer.full_volume("I") * prec.input)
         * dram.read_pj_per_bit
         + layer.full_volume("O") * prec.output * dram.write_pj_per_bit
-        + compulsory_energy(layer, arch, core)
+        + _memo(
+            compulsory,
+            tuple(core[d] for d in DIMS),
+            lambda: compulsory_energy(layer, arch, core),
+        )
         + n_mvm
         * (
             arch.macro.mvm_energy_pj
@@ -263,6 +270,18 @@ def bound_for(
         temporal,
         energy,
     )
+
+
+def _memo(
+    memo: dict[tuple[int, ...], float] | None,
+    key: tuple[int, ...],
+    make: Callable[[], float],
+) -> float:
+    if memo is None:
+        return make()
+    if key not in memo:
+        memo[key] = make()
+    return memo[key]
 
 
 def compulsory_energy(layer: Layer, arch: Arch, core: dict[str, int]) -> float:
@@ -501,8 +520,9 @@ def spatial_bounds(
     factors: dict[str, list[int]] = {d: [] for d in DIMS}
     for f in model_factors(layer, None, k_min, alpha):
         factors[f.dim].append(f.value)
+    compulsory: dict[tuple[int, ...], float] = {}
     return [
-        bound_for(layer, arch, sp, tm)
+        bound_for(layer, arch, sp, tm, compulsory)
         for sp, tm in spatial_unrollings(layer, arch, factors)
     ]
 
