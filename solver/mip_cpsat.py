@@ -1275,12 +1275,10 @@ class CpSatMiredo:
         propagation) and its solution becomes the full hint. ``False`` (hint left
         as it was) when that copy finds no solution within ``time_limit``
         (``deterministic``: units of CP-SAT's work counter)."""
-        hint = self.m.proto.solution_hint
-        if not hint.vars:
+        if not self.m.proto.solution_hint.vars:
             return False
         fixed = self.m.clone()
-        for index, value in zip(hint.vars, hint.values, strict=True):
-            fixed.add(fixed.get_int_var_from_proto_index(index) == value)
+        _pin_to_hint(fixed)
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = 1
         if deterministic:
@@ -1299,7 +1297,12 @@ class CpSatMiredo:
         """Fix the decision variables to ``mapping`` (its hint made binding)."""
         if not self.add_hint(mapping):
             return False
-        hint = self.m.proto.solution_hint
-        for index, value in zip(hint.vars, hint.values, strict=True):
-            self.m.add(self.m.get_int_var_from_proto_index(index) == value)
+        _pin_to_hint(self.m)
         return True
+
+
+def _pin_to_hint(model: cp_model.CpModel) -> None:
+    """Constrain every hinted variable of ``model`` to its hinted value."""
+    hint = model.proto.solution_hint
+    for index, value in zip(hint.vars, hint.values, strict=True):
+        model.add(model.get_int_var_from_proto_index(index) == value)

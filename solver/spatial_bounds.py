@@ -207,6 +207,11 @@ def bound_for(
 
     ``compulsory`` memoizes :func:`compulsory_energy` per cores split across calls."""
     arr, core = _split(arch, spatial)
+    split = tuple(core[d] for d in DIMS)
+    if compulsory is None:
+        compulsory = {}
+    if split not in compulsory:
+        compulsory[split] = compulsory_energy(layer, arch, core)
     n_iter = math.prod(f for fs in temporal.values() for f in fs)
     active = math.prod(core.values())
     prec = arch.precision
@@ -250,11 +255,7 @@ def bound_for(
         (layer.full_volume("W") * prec.weight + layer.full_volume("I") * prec.input)
         * dram.read_pj_per_bit
         + layer.full_volume("O") * prec.output * dram.write_pj_per_bit
-        + _memo(
-            compulsory,
-            tuple(core[d] for d in DIMS),
-            lambda: compulsory_energy(layer, arch, core),
-        )
+        + compulsory[split]
         + n_mvm
         * (
             arch.macro.mvm_energy_pj
@@ -270,18 +271,6 @@ def bound_for(
         temporal,
         energy,
     )
-
-
-def _memo(
-    memo: dict[tuple[int, ...], float] | None,
-    key: tuple[int, ...],
-    make: Callable[[], float],
-) -> float:
-    if memo is None:
-        return make()
-    if key not in memo:
-        memo[key] = make()
-    return memo[key]
 
 
 def compulsory_energy(layer: Layer, arch: Arch, core: dict[str, int]) -> float:
