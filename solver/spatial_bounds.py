@@ -18,6 +18,9 @@ semantics, ``solver/evaluator.py``):
   hold two vectors (or the level forbids double buffering); as double-buffered
   otherwise, which never costs more. The bound takes the cheapest d.
 * **physical.** The DRAM-compulsory bound of :mod:`miredo.solver.bounds`.
+* **off-chip** (:func:`offchip_latency`, when refined). The off-chip port
+  moves every operand's tiles, and after the innermost of its triggered loads
+  it idles for at least that loop's body, which nothing of its own fills.
 * **energy.** ``n_mvm(s)`` = ``n_iter`` × active cores MVMs, each with the
   macro activation and the register accesses of the evaluator's compute energy
   (exact for *s*); every weight, touched input and output crosses DRAM once;
@@ -32,6 +35,7 @@ model's space (tested against exhaustive enumeration).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Callable, Iterator
@@ -196,6 +200,20 @@ def _single_only(arch: Arch, r: _Register, elems: int) -> bool:
     return not r.level.double_buffer or blocked or 2 * elems * r.bits > cap
 
 
+def _reloaded(
+    layer: Layer, regs: list[_Register], d: str, f: int
+) -> Iterator[tuple[_Register, int]]:
+    """The registers an innermost loop of dim ``d`` and factor ``f`` (or more)
+    reloads on every iteration, with their per-MVM tile's element count: those
+    relevant to ``d`` that cannot hold the tile grown by ``f``."""
+    for r in regs:
+        grown = tuple(
+            b * (f if x == d else 1) for x, b in zip(DIMS, r.base, strict=True)
+        )
+        if d in layer.relevant[r.op] and not _fits(layer, r, grown):
+            yield r, _volume(layer, r, r.base)
+
+
 def bound_for(
     layer: Layer,
     arch: Arch,
@@ -227,13 +245,7 @@ def bound_for(
         single: list[float] = []
         double: list[float] = []
         busy = 0.0
-        for r in regs:
-            grown = tuple(
-                b * (f_min if x == d else 1) for x, b in zip(DIMS, r.base, strict=True)
-            )
-            if d not in layer.relevant[r.op] or _fits(layer, r, grown):
-                continue
-            elems = _volume(layer, r, r.base)
+        for r, elems in _reloaded(layer, regs, d, f_min):
             reads = r.op == "O" and red > 1
             t = _tau(arch, r, elems, reads)
             charge = t * (2 - 1 / red) if reads else t  # T − D = T·(1 − 1/red)
@@ -474,6 +486,186 @@ def suffix_search(
     return best[0]
 
 
+def _children(arch: Arch, op: str, parent: Level) -> list[Level]:
+    """Levels that may receive ``op`` from ``parent``: inwards to the first
+    non-bypassable."""
+    names = list(arch.levels_for(op))
+    out: list[Level] = []
+    for name in names[names.index(parent.name) + 1 :]:
+        out.append(arch.level(name))
+        if not out[-1].bypass:
+            break
+    return out
+
+
+def _iteration_floor(
+    layer: Layer, arch: Arch, d: str, f: int, regs: list[_Register]
+) -> int:
+    """A lower bound on every iteration of an innermost loop of dim ``d`` and
+    (at least) factor ``f``: ``it_{n−1} ≥ max(t_mvm + S_{n−1}, D_{n−1})`` over
+    the registers that loop reloads (as in :func:`bound_for`), O charged one τ
+    (no read-back)."""
+    single: list[int] = []
+    double: list[int] = []
+    for r, elems in _reloaded(layer, regs, d, f):
+        t = _tau(arch, r, elems, False)
+        (single if _single_only(arch, r, elems) else double).append(t)
+    if len({r.port for r in regs}) == 1:
+        return max(arch.t_mvm + sum(single), sum(double))
+    return max(arch.t_mvm + max(single, default=0), max(double, default=0))
+
+
+def offchip_latency(
+    layer: Layer,
+    arch: Arch,
+    bound: SpatialBound,
+    limit: float = math.inf,
+    enough: float = 0.0,
+) -> float:
+    """A latency bound of every mapping with ``bound.spatial``: off-chip traffic
+    plus the compute the off-chip port cannot overlap.
+
+    In the evaluator, ``latency ≥ boot + tail + B_p + I_p`` for the outermost
+    level's port p. The one-time loads and write-backs and ``B_p`` move every
+    operand's off-chip tiles: ``T_λ = n_iter / Π(loops inside its trigger)``
+    tiles of the size the loops inside that it absorbs give (and ``T − D``
+    partial-sum read-backs for O, at psum width). ``I_p`` is at least ``X_e``
+    of the edge triggered innermost, at slot j*, which no off-chip work
+    inside can fill: ``X_e ≥ W_{j*+1} ≥ M · it_{n−1}`` with M the product of the
+    loops inside j* (:func:`_iteration_floor`; ``t_mvm`` when M = 1). And with
+    no triggered edge, ``Lat_0 ≥ n_iter · it_{n−1}``.
+
+    A depth-first search from the inside out decides where each operand's
+    off-chip edge triggers (a tile grown by a loop must fit in one of the levels
+    that may receive it); the first trigger fixes M. Placements already seen with
+    the same loops left, tiles and M and no less traffic are cut, and so are
+    branches at or above ``limit`` (the result is then ``limit``). The search
+    stops at the first placement at or below ``enough`` (a bound known
+    otherwise) and returns its value.
+    """
+    top = arch.levels[0]
+    temporal, n_iter = bound.temporal, bound.n_iter
+    if top.bypass or any(op not in top.operands for op in OPERANDS):
+        return 0.0
+    arr, core = _split(arch, bound.spatial)
+    regs = _registers(layer, arch, arr, core)
+    t_mvm = arch.t_mvm
+    prec = arch.precision
+    bw = top.bw_bits_per_cycle
+    kids = {op: _children(arch, op, top) for op in OPERANDS}
+
+    def tile(t_ext: tuple[int, ...], cores: bool) -> dict[str, int]:
+        return {
+            d: arr[d] * (core[d] if cores else 1) * e
+            for d, e in zip(DIMS, t_ext, strict=True)
+        }
+
+    @functools.cache
+    def fits(op: str, t_ext: tuple[int, ...]) -> bool:
+        for c in kids[op]:
+            if op == "O":
+                inner = c.name == arch.innermost("O")
+                bits = prec.psum if inner else min(prec.psum, prec.output)
+            else:
+                bits = prec.input if op == "I" else prec.weight
+            elems = layer.volume(op, tile(t_ext, not c.per_core))
+            if elems * bits <= (c.capacity_bits or math.inf):
+                return True
+        return False
+
+    @functools.cache
+    def tau(op: str, t_ext: tuple[int, ...], reads: bool) -> int:
+        bits = {"I": prec.input, "W": prec.weight}.get(
+            op, prec.psum if reads else prec.output
+        )
+        return -(-layer.volume(op, tile(t_ext, True)) * bits // bw)
+
+    full = tuple(math.prod(temporal.get(d, [])) for d in DIMS)
+    comp = {op: tau(op, full, False) for op in OPERANDS}
+    items = sorted({(d, f) for d, fs in temporal.items() for f in fs})
+    floor = [_iteration_floor(layer, arch, d, f, regs) for d, f in items]
+    best = [min(limit, math.inf)]
+    seen: dict[tuple, int] = {}
+
+    def rec(
+        counts: list[int],
+        inside: int,
+        states: dict,
+        trig: int,
+        m: int | None,
+        it: int,
+    ) -> None:
+        """``it``: the floor of the innermost loop (the first placed)."""
+        open_ = [op for op in OPERANDS if states[op] is not None]
+        counts = list(counts)
+        if m is not None:  # loops relevant to no open operand go inside at once
+            for j, (d, f) in enumerate(items):
+                if counts[j] and not any(d in layer.relevant[op] for op in open_):
+                    inside *= f ** counts[j]
+                    counts[j] = 0
+        # Lat_0 ≥ n_iter · it; X_e ≥ M · it (t_mvm when M = 1); open operands
+        # move at least their whole operand, here or as a one-time transfer
+        always = n_iter * it
+        mm = inside if m is None else m
+        exposed = mm * it if mm > 1 else t_mvm
+        pending = sum(comp[op] for op in open_)
+        if max(always, trig + pending + exposed) >= best[0] or best[0] <= enough:
+            return
+        if not any(counts):
+            middle = always if m is None else max(always, trig + exposed)
+            best[0] = min(best[0], pending + middle)
+            return
+        key = (tuple(counts), tuple(states[op] for op in OPERANDS), m, it)
+        if seen.get(key, math.inf) <= trig:
+            return
+        seen[key] = trig
+        for j, (d, f) in enumerate(items):
+            if not counts[j]:
+                continue
+            left = list(counts)
+            left[j] -= 1
+            movers = [op for op in open_ if d in layer.relevant[op]]
+            options = []
+            for op in movers:
+                grown = list(states[op])
+                grown[DIMS.index(d)] *= f
+                opts: list[tuple[int, ...] | None] = [None]
+                if fits(op, tuple(grown)):
+                    opts.insert(0, tuple(grown))
+                options.append(opts)
+            for choice in itertools.product(*options):
+                new = dict(states)
+                moved, fired = trig, False
+                for op, grown in zip(movers, choice, strict=True):
+                    new[op] = grown
+                    if grown is not None:
+                        continue
+                    fired = True
+                    t = n_iter // inside
+                    red_out = math.prod(
+                        f_i**c
+                        for (d_i, f_i), c in zip(items, left, strict=True)
+                        if d_i not in layer.relevant[op]
+                    )
+                    back = t - t // red_out if op == "O" else 0
+                    moved += (t + back) * tau(op, states[op], back > 0)
+                rec(
+                    left,
+                    inside * f,
+                    new,
+                    moved,
+                    inside if fired and m is None else m,
+                    floor[j] if inside == 1 else it,
+                )
+
+    counts = [sum(1 for f in temporal[d] if f == v) for d, v in items]
+    if not items:
+        return 0.0
+    start = {op: tuple(1 for _ in DIMS) for op in OPERANDS}
+    rec(counts, 1, start, 0, None, min(floor))
+    return best[0]
+
+
 def refined(
     layer: Layer, arch: Arch, bound: SpatialBound, objective: str, best: float
 ) -> SpatialBound:
@@ -489,6 +681,7 @@ def refined(
     else:
         limit = best / e0 if e0 > 0 else math.inf
     lat = max(bound.latency, suffix_latency(layer, arch, bound, limit))
+    lat = max(lat, offchip_latency(layer, arch, bound, limit, enough=lat))
     extra = 0.0
     if objective != "latency":
         # the most extra energy a mapping below ``best`` can spend at latency ``lat``

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from miredo.solver.bounds import dram_bound
 from miredo.solver.evaluator import evaluate
 from miredo.solver.hardware import load_arch
 from miredo.solver.heuristic import heuristic_mapping
@@ -16,8 +17,10 @@ from miredo.solver.spatial_bounds import (
     bound_for,
     compulsory_energy,
     layer_bound,
+    offchip_latency,
     refined,
     spatial_bounds,
+    suffix_latency,
 )
 from miredo.solver.validator import validate
 from miredo.solver.workload import DIMS, Layer
@@ -202,3 +205,17 @@ def test_read_backs_count_every_reduction_loop_outside() -> None:
     found = local_search(layer, small, start, "latency", steps=3000, unroll=False)
     assert found is not None
     assert 846 < r.latency <= found[1].latency
+
+
+def test_offchip_bound_counts_what_the_port_cannot_overlap() -> None:
+    """The off-chip search lifts the bound above DRAM-compulsory traffic and the
+    register bounds on most unrollings of the tiny layers (its validity is
+    the enumeration test above, through :func:`refined`)."""
+    lifted = total = 0
+    for layer, _ in CASES[:5]:
+        for b in spatial_bounds(layer, TINY):
+            off = offchip_latency(layer, TINY, b)
+            assert off >= float(dram_bound(layer, TINY))
+            lifted += off > max(b.latency, suffix_latency(layer, TINY, b))
+            total += 1
+    assert total >= 12 and lifted >= 0.8 * total
