@@ -36,6 +36,7 @@ model's space (tested against exhaustive enumeration).
 from __future__ import annotations
 
 import functools
+import heapq
 import itertools
 import math
 from collections.abc import Callable, Iterator
@@ -486,6 +487,11 @@ def suffix_search(
     return best[0]
 
 
+OFFCHIP_NODES = 3000
+"""Search nodes :func:`offchip_latency` visits per spatial unrolling; past
+them, each branch left counts at its own lower bound."""
+
+
 def _children(arch: Arch, op: str, parent: Level) -> list[Level]:
     """Levels that may receive ``op`` from ``parent``: inwards to the first
     non-bypassable."""
@@ -521,6 +527,8 @@ def offchip_latency(
     bound: SpatialBound,
     limit: float = math.inf,
     enough: float = 0.0,
+    middle: float = 0.0,
+    nodes: int = OFFCHIP_NODES,
 ) -> float:
     """A latency bound of every mapping with ``bound.spatial``: off-chip traffic
     plus the compute the off-chip port cannot overlap.
@@ -531,9 +539,14 @@ def offchip_latency(
     tiles of the size the loops inside that it absorbs give (and ``T − D``
     partial-sum read-backs for O, at psum width). ``I_p`` is at least ``X_e``
     of the edge triggered innermost, at slot j*, which no off-chip work
-    inside can fill: ``X_e ≥ W_{j*+1} ≥ M · it_{n−1}`` with M the product of the
-    loops inside j* (:func:`_iteration_floor`; ``t_mvm`` when M = 1). And with
-    no triggered edge, ``Lat_0 ≥ n_iter · it_{n−1}``.
+    inside can fill: ``X_e ≥ W_{j*+1}``, the M iterations of the loops inside
+    j*, each at least the innermost loop's (:func:`_iteration_floor`) and, in
+    all, M MVMs plus the single-buffered register reloads among them
+    (``t_mvm`` when M = 1). An edge triggered further out, with ``Π`` loops
+    inside, idles the port ``X_e − inner_p(j_e) ≥ (Π / M)·W_{j*+1} − Π·rate``
+    with ``rate`` the off-chip work per innermost iteration of the edges
+    inside it. And ``max(Lat_0, B_p + I_p) ≥ max(n_iter · it_{n−1}, middle)``,
+    a bound of that term known otherwise (:func:`suffix_latency`).
 
     A depth-first search from the inside out decides where each operand's
     off-chip edge triggers (a tile grown by a loop must fit in one of the levels
@@ -585,40 +598,131 @@ def offchip_latency(
     items = sorted({(d, f) for d, fs in temporal.items() for f in fs})
     floor = [_iteration_floor(layer, arch, d, f, regs) for d, f in items]
     best = [min(limit, math.inf)]
-    seen: dict[tuple, int] = {}
+    seen: dict[tuple, list[tuple[int, int, int]]] = {}
+    visited, cut = [0], [math.inf]
+
+    @functools.cache
+    def reloads(k: int, placed: tuple[int, ...], reduced: bool) -> tuple[int, bool]:
+        """Register ``k`` under the loops ``placed`` (counts per item) inside
+        the first trigger, in any order: the fewest single-buffered reload
+        cycles among them if it triggers there (all its irrelevant loops and
+        the relevant ones it absorbs inside; O with read-backs at psum width
+        when a reduction loop is outside, ``reduced``), and whether it can
+        absorb them all instead (the cycles are infinite when it cannot
+        trigger among them)."""
+        r = regs[k]
+        rel = [j for j, (d, _) in enumerate(items) if d in layer.relevant[r.op]]
+        m = math.prod(f**c for (_, f), c in zip(items, placed, strict=True))
+        irr = m // math.prod(items[j][1] ** placed[j] for j in rel)
+        back = reduced and r.op == "O"
+        cheapest, absorbs = math.inf, False
+        for took in itertools.product(*(range(placed[j] + 1) for j in rel)):
+            ext = list(r.base)
+            for j, c in zip(rel, took, strict=True):
+                ext[DIMS.index(items[j][0])] *= items[j][1] ** c
+            if not _fits(layer, r, tuple(ext)):
+                continue
+            if all(c == placed[j] for j, c in zip(rel, took, strict=True)):
+                absorbs = True
+                continue
+            elems = _volume(layer, r, tuple(ext))
+            inside = irr * math.prod(
+                items[j][1] ** c for j, c in zip(rel, took, strict=True)
+            )
+            cost = 0
+            if _single_only(arch, r, elems):
+                cost = m // inside * _tau(arch, r, elems, back) * (1 + back)
+            cheapest = min(cheapest, cost)
+        return cheapest, absorbs
+
+    def body(
+        placed: tuple[int, ...], it: int, reduced: bool, j: int, load: bool
+    ) -> tuple[int, int]:
+        """``(W_{j*+1}, X_e)`` from below, for the first trigger at item ``j``
+        with the loops ``placed`` inside (M = their product). ``W_{j*+1}``: M
+        iterations, each at least the innermost loop's floor ``it``, or in all
+        M MVMs plus, per port, the single-buffered register reloads among them
+        (:func:`reloads`; none for a register that can absorb them all).
+        ``X_e``: ``W_{j*+1}`` for an O write-back; for a load, ``body_{j*}``,
+        which adds ``S_{j*}``: a register that absorbed every loop inside and
+        cannot hold the trigger loop's factor reloads at j*."""
+        d, f = items[j]
+        inner: dict[str, int] = {}
+        with_s: dict[str, int] = {}
+        for k, r in enumerate(regs):
+            cheapest, absorbs = reloads(k, placed, reduced)
+            cost = here = 0 if absorbs or cheapest == math.inf else cheapest
+            if absorbs and load and d in layer.relevant[r.op]:
+                ext = list(r.base)
+                for (d_i, f_i), c in zip(items, placed, strict=True):
+                    if d_i in layer.relevant[r.op]:
+                        ext[DIMS.index(d_i)] *= f_i**c
+                elems = _volume(layer, r, tuple(ext))
+                ext[DIMS.index(d)] *= f
+                if not _fits(layer, r, tuple(ext)) and _single_only(arch, r, elems):
+                    here = min(cheapest, _tau(arch, r, elems, False))
+            inner[r.port] = inner.get(r.port, 0) + cost
+            with_s[r.port] = with_s.get(r.port, 0) + here
+        m = math.prod(f_i**c for (_, f_i), c in zip(items, placed, strict=True))
+        if m == 1:
+            return t_mvm, t_mvm + max(with_s.values(), default=0)
+        w = max(m * it, m * t_mvm + max(inner.values(), default=0))
+        return w, max(w, m * t_mvm + max(with_s.values(), default=0))
 
     def rec(
         counts: list[int],
         inside: int,
         states: dict,
         trig: int,
-        m: int | None,
-        it: int,
+        it: int | None,
+        port: tuple[int, int, int, int] | None,
     ) -> None:
-        """``it``: the floor of the innermost loop (the first placed)."""
+        """``it``: the floor of the innermost loop (the first placed); once an
+        edge has triggered, ``port = (M, W_{j*+1}, rate, idle)``: ``n_iter`` × the off-chip work per
+        innermost iteration of the edges triggered so far (at most; O counted
+        with its read-backs) and the most idle time any of them forces. A
+        state with no less traffic and idle time and no more such work than
+        one already searched with the same loops left, tiles and ``W_{j*+1}``
+        is cut."""
         open_ = [op for op in OPERANDS if states[op] is not None]
         counts = list(counts)
-        if m is not None:  # loops relevant to no open operand go inside at once
+        for op in open_:  # an operand left to trigger needs a loop to do so
+            if not any(c and d in layer.relevant[op] for (d, _), c in live(counts)):
+                return
+        if port is not None:  # loops relevant to no open operand go inside
             for j, (d, f) in enumerate(items):
                 if counts[j] and not any(d in layer.relevant[op] for op in open_):
                     inside *= f ** counts[j]
                     counts[j] = 0
-        # Lat_0 ≥ n_iter · it; X_e ≥ M · it (t_mvm when M = 1); open operands
-        # move at least their whole operand, here or as a one-time transfer
-        always = n_iter * it
-        mm = inside if m is None else m
-        exposed = mm * it if mm > 1 else t_mvm
+        # max(Lat_0, B_p + I_p) ≥ always; open operands move at least their
+        # whole operand
+        always = max(middle, n_iter * (min(floor) if it is None else it))
+        if port is None:
+            idle = inside * it if inside > 1 and it is not None else t_mvm
+        else:
+            idle = port[3]
         pending = sum(comp[op] for op in open_)
-        if max(always, trig + pending + exposed) >= best[0] or best[0] <= enough:
+        low = booted[0] + max(always, trig + pending + idle)
+        if low >= best[0] or best[0] <= enough:
+            return
+        visited[0] += 1
+        if visited[0] > nodes:  # out of budget: this branch is worth ``low``
+            cut[0] = min(cut[0], low)
             return
         if not any(counts):
-            middle = always if m is None else max(always, trig + exposed)
-            best[0] = min(best[0], pending + middle)
+            best[0] = min(best[0], low)
             return
-        key = (tuple(counts), tuple(states[op] for op in OPERANDS), m, it)
-        if seen.get(key, math.inf) <= trig:
+        key = (
+            tuple(counts),
+            tuple(states[op] for op in OPERANDS),
+            it,
+            None if port is None else port[:2],
+        )
+        rate = 0 if port is None else port[2]
+        front = seen.setdefault(key, [])
+        if any(t <= trig and i <= idle and r >= rate for t, i, r in front):
             return
-        seen[key] = trig
+        front.append((trig, idle, rate))
         for j, (d, f) in enumerate(items):
             if not counts[j]:
                 continue
@@ -635,12 +739,11 @@ def offchip_latency(
                 options.append(opts)
             for choice in itertools.product(*options):
                 new = dict(states)
-                moved, fired = trig, False
+                moved, rate = trig, 0
                 for op, grown in zip(movers, choice, strict=True):
                     new[op] = grown
                     if grown is not None:
                         continue
-                    fired = True
                     t = n_iter // inside
                     red_out = math.prod(
                         f_i**c
@@ -648,29 +751,67 @@ def offchip_latency(
                         if d_i not in layer.relevant[op]
                     )
                     back = t - t // red_out if op == "O" else 0
-                    moved += (t + back) * tau(op, states[op], back > 0)
-                rec(
-                    left,
-                    inside * f,
-                    new,
-                    moved,
-                    inside if fired and m is None else m,
-                    floor[j] if inside == 1 else it,
-                )
+                    cost = tau(op, states[op], back > 0)
+                    moved += (t + back) * cost
+                    rate += cost * (2 if back else 1) * t  # × n_iter / inside
+                nxt = port
+                if rate and port is None:  # the first trigger: j* is here
+                    reduced = any(
+                        c and d_i not in layer.relevant["O"]
+                        for (d_i, _), c in zip(items, counts, strict=True)
+                    )
+                    load = any(
+                        op != "O" and g is None
+                        for op, g in zip(movers, choice, strict=True)
+                    )
+                    placed = tuple(a - b for a, b in zip(total, counts, strict=True))
+                    w, x = body(placed, it or t_mvm, reduced, j, load)
+                    nxt = (inside, w, rate, x)
+                elif rate:  # X_e ≥ W_{j+1} ≥ (Π loops in between)·W_{j*+1}
+                    m, x, r0, i0 = port
+                    idle_e = inside // m * x + (-inside * r0 // n_iter)
+                    nxt = (m, x, r0 + rate, max(i0, idle_e))
+                first = floor[j] if it is None else it
+                rec(left, inside * f, new, moved, first, nxt)
 
     counts = [sum(1 for f in temporal[d] if f == v) for d, v in items]
+    total = tuple(counts)
     if not items:
         return 0.0
-    start = {op: tuple(1 for _ in DIMS) for op in OPERANDS}
-    rec(counts, 1, start, 0, None, min(floor))
-    return best[0]
+    # which operands never trigger (one-time transfers, outside the max):
+    # each choice searched apart, the cheapest-looking first
+    splits = []
+    for k in range(len(OPERANDS) + 1):
+        for boot in itertools.combinations(OPERANDS, k):
+            if all(fits(op, full) for op in boot):
+                c_boot = sum(comp[op] for op in boot)
+                rest = sum(comp.values()) - c_boot
+                splits.append((c_boot + max(middle, rest + t_mvm), c_boot, boot))
+    booted = [0]
+
+    def live(counts: list[int]) -> Iterator[tuple[tuple[str, int], int]]:
+        return zip(items, counts, strict=True)
+
+    for low, c_boot, boot in sorted(splits):
+        if low >= best[0] or best[0] <= enough:
+            break
+        booted[0] = c_boot
+        seen.clear()
+        start = {op: None if op in boot else tuple(1 for _ in DIMS) for op in OPERANDS}
+        rec(counts, 1, start, 0, None, None)
+    return min(best[0], cut[0])
 
 
 def refined(
-    layer: Layer, arch: Arch, bound: SpatialBound, objective: str, best: float
+    layer: Layer,
+    arch: Arch,
+    bound: SpatialBound,
+    objective: str,
+    best: float,
+    offchip: bool = True,
 ) -> SpatialBound:
-    """``bound`` with :func:`suffix_latency` and :func:`suffix_energy`, searched
-    only below ``best``."""
+    """``bound`` with :func:`suffix_latency` and :func:`suffix_energy` (and
+    :func:`offchip_latency`, with ``offchip``), searched only below ``best``."""
     e0, leak = bound.dynamic_energy, arch.leakage_pj_per_cycle
     if objective == "latency":
         limit = best
@@ -680,8 +821,10 @@ def refined(
         limit = (-e0 + math.sqrt(e0 * e0 + 4 * leak * best)) / (2 * leak)
     else:
         limit = best / e0 if e0 > 0 else math.inf
-    lat = max(bound.latency, suffix_latency(layer, arch, bound, limit))
-    lat = max(lat, offchip_latency(layer, arch, bound, limit, enough=lat))
+    mid = suffix_latency(layer, arch, bound, limit)
+    lat = max(bound.latency, mid)
+    if offchip:
+        lat = max(lat, offchip_latency(layer, arch, bound, limit, lat, mid))
     extra = 0.0
     if objective != "latency":
         # the most extra energy a mapping below ``best`` can spend at latency ``lat``
@@ -717,16 +860,23 @@ def layer_bound(
 ) -> float:
     """min over spatial unrollings: a lower bound on ``objective`` of any mapping.
 
-    Unrollings (``bounds``, default :func:`spatial_bounds`) are refined by
-    :func:`suffix_latency` cheapest first, until the next one's first bound is
-    no lower than the best refined bound."""
-    best = math.inf
+    Unrollings (``bounds``, default :func:`spatial_bounds`) are refined
+    lazily, the one with the lowest bound so far first: by the register
+    searches (:func:`refined` without the off-chip search), then by the
+    off-chip search too, until no unrolling's bound so far is below the best
+    fully refined one."""
     if bounds is None:
         bounds = spatial_bounds(layer, arch)
-    for b in sorted(bounds, key=lambda b: b.objective(objective)):
-        if b.objective(objective) >= best:
-            break
-        best = min(best, refined(layer, arch, b, objective, best).objective(objective))
+    heap = [(b.objective(objective), False, i) for i, b in enumerate(bounds)]
+    heapq.heapify(heap)
+    best = math.inf
+    while heap and heap[0][0] < best:
+        _, once, i = heapq.heappop(heap)
+        r = refined(layer, arch, bounds[i], objective, best, offchip=once)
+        if once:
+            best = min(best, r.objective(objective))
+        else:
+            heapq.heappush(heap, (r.objective(objective), True, i))
     return best
 
 
@@ -744,7 +894,9 @@ def promising(
     low = math.inf
     for b in spatial_bounds(layer, arch) if bounds is None else bounds:
         if b.objective(objective) <= incumbent:
-            b = refined(layer, arch, b, objective, incumbent * (1 + 1e-9))
+            b = refined(
+                layer, arch, b, objective, incumbent * (1 + 1e-9), offchip=False
+            )
             if b.objective(objective) <= incumbent:
                 keep.append(b)
         low = min(low, b.objective(objective))
