@@ -143,7 +143,7 @@ def solve_layer(
 
     def run(ws: bool, share: float, hint: Mapping, incumbent: Cost, **extra):
         cap = latency_cap(objective, arch, incumbent)
-        if solver == "cpsat" and mapper == "miredo":
+        if solver == "cpsat":  # every mapper stops once proven within the gap
             extra["stop_at"] = proven
         return solve_backend(
             layer,
@@ -190,8 +190,9 @@ def solve_layer(
             notes or [],
         )
 
-    # A miredo mapping at or below ``proven`` is within ``gap_limit`` of the layer
-    # bound ``low`` (the solver's own bound may be weaker).
+    # A mapping at or below ``proven`` is within ``gap_limit`` of the layer bound
+    # ``low`` (the solver's own bound may be weaker), for ws too: its space's
+    # optimum is no lower than ``low``.
     bounds = spatial_bounds(layer, arch)
     low = layer_bound(layer, arch, objective, bounds)
     proven = low / (1 - gap_limit) if gap_limit < 1 else math.inf
