@@ -58,6 +58,10 @@ def _solve(layer: Layer, arch: Arch, options: SolveOptions) -> Solution:
     )
 
 
+CONNECT_TIMEOUT = 10.0
+"""Seconds to wait for a Dask scheduler before giving up."""
+
+
 def dask_executor(scheduler: str, stack: ExitStack) -> Executor:
     """An executor on the Dask cluster at ``scheduler`` (closed with ``stack``)."""
     try:
@@ -67,7 +71,7 @@ def dask_executor(scheduler: str, stack: ExitStack) -> Executor:
             "needs Dask: pip install 'miredo[dask]'", "--scheduler"
         ) from e
     try:
-        client = stack.enter_context(Client(scheduler, timeout=10))
+        client = stack.enter_context(Client(scheduler, timeout=CONNECT_TIMEOUT))
     except OSError as e:
         raise MiredoError(f"cannot reach the Dask scheduler: {e}", scheduler) from e
     return client.get_executor()

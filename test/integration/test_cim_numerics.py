@@ -115,7 +115,6 @@ CASES = [
     ("resnet18_32", "table4", "heuristic"),
     ("mobilenetv2_32", "table4", "heuristic"),
     ("resnet18_32", "small", "miredo"),
-    ("mobilenetv2_32", "small", "heuristic"),
     ("int8", "small", "miredo"),
     ("int8", "table4", "heuristic"),
     ("conv_bn", "small", "heuristic"),

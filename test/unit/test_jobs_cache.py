@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from miredo.errors import MiredoError
+from miredo.solver import jobs
 from miredo.solver.cache import SolutionCache, SolveOptions, cache_key
 from miredo.solver.hardware import load_arch
 from miredo.solver.jobs import solve_layers
@@ -138,8 +139,11 @@ def test_dask_local_cluster_matches_local_pool() -> None:
     assert [src for _, src in remote] == ["solved", "solved", "reused", "solved"]
 
 
-def test_unreachable_scheduler_is_one_line_error() -> None:
+def test_unreachable_scheduler_is_one_line_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     pytest.importorskip("distributed")
+    monkeypatch.setattr(jobs, "CONNECT_TIMEOUT", 1.0)
     with pytest.raises(MiredoError, match="cannot reach the Dask scheduler"):
         solve_layers(LAYERS, SMALL, HEUR, scheduler="tcp://127.0.0.1:9")
 
