@@ -550,11 +550,14 @@ def offchip_latency(
 
     A depth-first search from the inside out decides where each operand's
     off-chip edge triggers (a tile grown by a loop must fit in one of the levels
-    that may receive it); the first trigger fixes M. Placements already seen with
-    the same loops left, tiles and M and no less traffic are cut, and so are
-    branches at or above ``limit`` (the result is then ``limit``). The search
-    stops at the first placement at or below ``enough`` (a bound known
-    otherwise) and returns its value.
+    that may receive it), once per set of operands that never trigger, the
+    cheapest-looking set first; the first trigger fixes M. A state no better
+    than one already searched (the same loops left, tiles and ``W_{j*+1}``; no
+    less traffic and idle time, no more off-chip work per iteration) is cut,
+    and so are branches at or above ``limit`` (the result is then ``limit``).
+    The search stops at the first placement at or below ``enough`` (a bound
+    known otherwise) and returns its value; past ``nodes`` states, every branch
+    left counts at its own lower bound, so the result stays a bound.
     """
     top = arch.levels[0]
     temporal, n_iter = bound.temporal, bound.n_iter
