@@ -605,20 +605,22 @@ def offchip_latency(
     visited, cut = [0], [math.inf]
 
     @functools.cache
-    def reloads(k: int, placed: tuple[int, ...], reduced: bool) -> tuple[int, bool]:
+    def reloads(
+        k: int, placed: tuple[int, ...], reduced: bool
+    ) -> tuple[float, tuple[int, ...] | None]:
         """Register ``k`` under the loops ``placed`` (counts per item) inside
         the first trigger, in any order: the fewest single-buffered reload
         cycles among them if it triggers there (all its irrelevant loops and
         the relevant ones it absorbs inside; O with read-backs at psum width
-        when a reduction loop is outside, ``reduced``), and whether it can
-        absorb them all instead (the cycles are infinite when it cannot
-        trigger among them)."""
+        when a reduction loop is outside, ``reduced``), and the tile it holds
+        if it can absorb them all instead (else ``None``; the cycles are
+        infinite when it cannot trigger among them)."""
         r = regs[k]
         rel = [j for j, (d, _) in enumerate(items) if d in layer.relevant[r.op]]
         m = math.prod(f**c for (_, f), c in zip(items, placed, strict=True))
         irr = m // math.prod(items[j][1] ** placed[j] for j in rel)
         back = reduced and r.op == "O"
-        cheapest, absorbs = math.inf, False
+        cheapest, absorbed = math.inf, None
         for took in itertools.product(*(range(placed[j] + 1) for j in rel)):
             ext = list(r.base)
             for j, c in zip(rel, took, strict=True):
@@ -626,7 +628,7 @@ def offchip_latency(
             if not _fits(layer, r, tuple(ext)):
                 continue
             if all(c == placed[j] for j, c in zip(rel, took, strict=True)):
-                absorbs = True
+                absorbed = tuple(ext)
                 continue
             elems = _volume(layer, r, tuple(ext))
             inside = irr * math.prod(
@@ -636,13 +638,13 @@ def offchip_latency(
             if _single_only(arch, r, elems):
                 cost = m // inside * _tau(arch, r, elems, back) * (1 + back)
             cheapest = min(cheapest, cost)
-        return cheapest, absorbs
+        return cheapest, absorbed
 
     def body(
-        placed: tuple[int, ...], it: int, reduced: bool, j: int, load: bool
+        placed: tuple[int, ...], m: int, it: int, reduced: bool, j: int, load: bool
     ) -> tuple[int, int]:
         """``(W_{j*+1}, X_e)`` from below, for the first trigger at item ``j``
-        with the loops ``placed`` inside (M = their product). ``W_{j*+1}``: M
+        with the loops ``placed`` inside (M = ``m``, their product). ``W_{j*+1}``: M
         iterations, each at least the innermost loop's floor ``it``, or in all
         M MVMs plus, per port, the single-buffered register reloads among them
         (:func:`reloads`; none for a register that can absorb them all).
@@ -653,20 +655,20 @@ def offchip_latency(
         inner: dict[str, int] = {}
         with_s: dict[str, int] = {}
         for k, r in enumerate(regs):
-            cheapest, absorbs = reloads(k, placed, reduced)
-            cost = here = 0 if absorbs or cheapest == math.inf else cheapest
-            if absorbs and load and d in layer.relevant[r.op]:
-                ext = list(r.base)
-                for (d_i, f_i), c in zip(items, placed, strict=True):
-                    if d_i in layer.relevant[r.op]:
-                        ext[DIMS.index(d_i)] *= f_i**c
-                elems = _volume(layer, r, tuple(ext))
-                ext[DIMS.index(d)] *= f
-                if not _fits(layer, r, tuple(ext)) and _single_only(arch, r, elems):
+            cheapest, absorbed = reloads(k, placed, reduced)
+            cost = here = (
+                0 if absorbed is not None or cheapest == math.inf else cheapest
+            )
+            if absorbed is not None and load and d in layer.relevant[r.op]:
+                elems = _volume(layer, r, absorbed)
+                grown = tuple(
+                    b * (f if x == d else 1)
+                    for x, b in zip(DIMS, absorbed, strict=True)
+                )
+                if not _fits(layer, r, grown) and _single_only(arch, r, elems):
                     here = min(cheapest, _tau(arch, r, elems, False))
             inner[r.port] = inner.get(r.port, 0) + cost
             with_s[r.port] = with_s.get(r.port, 0) + here
-        m = math.prod(f_i**c for (_, f_i), c in zip(items, placed, strict=True))
         if m == 1:
             return t_mvm, t_mvm + max(with_s.values(), default=0)
         w = max(m * it, m * t_mvm + max(inner.values(), default=0))
@@ -681,16 +683,19 @@ def offchip_latency(
         port: tuple[int, int, int, int] | None,
     ) -> None:
         """``it``: the floor of the innermost loop (the first placed); once an
-        edge has triggered, ``port = (M, W_{j*+1}, rate, idle)``: ``n_iter`` × the off-chip work per
-        innermost iteration of the edges triggered so far (at most; O counted
-        with its read-backs) and the most idle time any of them forces. A
-        state with no less traffic and idle time and no more such work than
-        one already searched with the same loops left, tiles and ``W_{j*+1}``
-        is cut."""
+        edge has triggered, ``port = (M, W_{j*+1}, rate, idle)``: ``n_iter`` ×
+        the off-chip work per innermost iteration of the edges triggered so far
+        (at most; O counted with its read-backs) and the most idle time any of
+        them forces. A state with no less traffic and idle time and no more
+        such work than one already searched with the same loops left, tiles and
+        ``W_{j*+1}`` is cut."""
         open_ = [op for op in OPERANDS if states[op] is not None]
         counts = list(counts)
         for op in open_:  # an operand left to trigger needs a loop to do so
-            if not any(c and d in layer.relevant[op] for (d, _), c in live(counts)):
+            if not any(
+                c and d in layer.relevant[op]
+                for (d, _), c in zip(items, counts, strict=True)
+            ):
                 return
         if port is not None:  # loops relevant to no open operand go inside
             for j, (d, f) in enumerate(items):
@@ -768,7 +773,7 @@ def offchip_latency(
                         for op, g in zip(movers, choice, strict=True)
                     )
                     placed = tuple(a - b for a, b in zip(total, counts, strict=True))
-                    w, x = body(placed, it or t_mvm, reduced, j, load)
+                    w, x = body(placed, inside, it or t_mvm, reduced, j, load)
                     nxt = (inside, w, rate, x)
                 elif rate:  # X_e ≥ W_{j+1} ≥ (Π loops in between)·W_{j*+1}
                     m, x, r0, i0 = port
@@ -791,10 +796,6 @@ def offchip_latency(
                 rest = sum(comp.values()) - c_boot
                 splits.append((c_boot + max(middle, rest + t_mvm), c_boot, boot))
     booted = [0]
-
-    def live(counts: list[int]) -> Iterator[tuple[tuple[str, int], int]]:
-        return zip(items, counts, strict=True)
-
     for low, c_boot, boot in sorted(splits):
         if low >= best[0] or best[0] <= enough:
             break
