@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
+from miredo.solver import bounds
 from miredo.solver.hardware import Arch
 from miredo.solver.mapping import Mapping
 from miredo.solver.mip_cpsat import CpSatMiredo
@@ -65,6 +66,8 @@ def solve_cpsat(
     import time
 
     t0 = time.perf_counter()
+    if objective == "edp" and latency_cap is None:
+        latency_cap = _edp_cap(layer, arch, ws, allow_bypass, allow_double_buffer, seed)
     model = CpSatMiredo(
         layer,
         arch,
@@ -118,6 +121,35 @@ def solve_cpsat(
         stats.constraints,
         build,
     )
+
+
+def _edp_cap(
+    layer: Layer,
+    arch: Arch,
+    ws: bool,
+    allow_bypass: bool,
+    allow_double_buffer: bool,
+    seed: int,
+) -> int | None:
+    """A latency cap for an EDP model that was given none.
+
+    The EDP product L × E must fit int64, so E is coarsened by the product of
+    their upper bounds; without a cap, the latency's (the model's safe bound,
+    ~10¹² cycles on a ResNet-18 layer) coarsens every energy to 0 and the
+    objective to a constant. The cap of a start in the model's own space keeps
+    every mapping at least as good as that start."""
+    from miredo.solver.backend_highs import factor_space_start
+
+    start = factor_space_start(
+        layer,
+        arch,
+        "edp",
+        ws=ws,
+        allow_bypass=allow_bypass,
+        allow_double_buffer=allow_double_buffer,
+        seed=seed,
+    )
+    return None if start is None else bounds.latency_cap(layer, arch, "edp", start[1])
 
 
 class _StopAt(cp_model.CpSolverSolutionCallback):

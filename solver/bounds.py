@@ -11,10 +11,15 @@ both bounds as cuts. Results are exact fractions of cycles.
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from miredo.solver.hardware import Arch
 from miredo.solver.workload import Layer
+
+if TYPE_CHECKING:
+    from miredo.solver.evaluator import Cost
 
 
 def compute_bound(layer: Layer, arch: Arch) -> Fraction:
@@ -69,3 +74,29 @@ def energy_bound(layer: Layer, arch: Arch) -> float:
     return dynamic_energy_bound(layer, arch) + arch.leakage_pj_per_cycle * float(
         physical_bound(layer, arch)
     )
+
+
+def latency_cap(
+    layer: Layer, arch: Arch, objective: str, incumbent: Cost
+) -> int | None:
+    """The largest latency of any mapping that may beat ``incumbent`` on
+    ``objective`` (``None``: no such bound, energy without leakage).
+
+    Every mapping spends at least ``e0`` = :func:`dynamic_energy_bound` plus
+    leakage over its latency L, so beating the incumbent needs L ≤ its latency
+    (latency), ``e0 + leak·L ≤ E`` (energy) or ``L·(e0 + leak·L) ≤ EDP`` (EDP).
+    The incumbent itself always satisfies its own cap."""
+    if objective == "latency":
+        return math.ceil(incumbent.latency)
+    e0, leak = dynamic_energy_bound(layer, arch), arch.leakage_pj_per_cycle
+    if objective == "energy":
+        return (
+            math.ceil((incumbent.energy - e0) / leak * (1 + 1e-9)) if leak > 0 else None
+        )
+    if leak > 0:
+        root = (-e0 + math.sqrt(e0 * e0 + 4 * leak * incumbent.edp)) / (2 * leak)
+    elif e0 > 0:
+        root = incumbent.edp / e0
+    else:
+        return None
+    return math.ceil(root * (1 + 1e-9))

@@ -178,7 +178,7 @@ def unrolling_search(
         value = best[1].objective(objective)
         if left() < 1 or value <= stop_at or node.objective(objective) >= value:
             break
-        key = _unrolling_key(layer, node)
+        key = mirror_key(layer, node)
         if key in seen:
             continue
         seen.add(key)
@@ -192,7 +192,7 @@ def unrolling_search(
     return best
 
 
-def _unrolling_key(
+def mirror_key(
     layer: Layer, b: SpatialBound
 ) -> tuple[tuple[str, tuple[tuple[str, int], ...]], ...]:
     """``b``'s unrolling, the same for its P<->Q, R<->S mirror on a square layer."""

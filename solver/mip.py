@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from miredo.errors import MiredoError
+from miredo.solver.bounds import latency_cap
 from miredo.solver.evaluator import Cost, evaluate
 from miredo.solver.hardware import Arch
 from miredo.solver.heuristic import heuristic_mapping
 from miredo.solver.local_search import STEPS_PER_SECOND, unrolling_search
 from miredo.solver.mapping import Mapping
 from miredo.solver.spatial_bounds import layer_bound, promising, spatial_bounds
+from miredo.solver.unrolling_bb import branch_and_bound
 from miredo.solver.validator import validate
 from miredo.solver.workload import Layer
 
@@ -43,6 +45,10 @@ quarter, 0.9962 and 1.0000)."""
 WS_STAGE = 0.3
 """Share of the time left then spent on the weight-stationary subspace (its
 incumbent is the full model's MIP start; 0 disables the stage)."""
+UNROLLING_BB = 0.5
+"""Share of the time left that each node solve of the branch and bound over
+spatial unrollings may take (:func:`miredo.solver.unrolling_bb.branch_and_bound`;
+0 disables it)."""
 PRUNE_UNROLLINGS = False
 """Give CP-SAT only the spatial unrollings whose lower bound does not exceed the
 incumbent (:func:`miredo.solver.spatial_bounds.promising`). Off: on five ResNet-18
@@ -73,18 +79,6 @@ class Solution:
     up to the model's integer scaling (the returned mapping may be another one,
     the MIP's start, when the MIP did not improve on it)."""
     warnings: list[str] = field(default_factory=list)
-
-
-def latency_cap(objective: str, arch: Arch, incumbent: Cost) -> int:
-    """A latency bound that every mapping better than ``incumbent`` satisfies."""
-    if objective == "latency":
-        return math.ceil(incumbent.latency)
-    leak = arch.leakage_pj_per_cycle
-    if leak <= 0:
-        return 0
-    if objective == "energy":
-        return math.ceil(incumbent.energy / leak)
-    return math.ceil(math.sqrt(incumbent.edp / leak))
 
 
 def solve_layer(
@@ -148,7 +142,11 @@ def solve_layer(
         return max(0.0, left * share)
 
     def run(ws: bool, share: float, hint: Mapping, incumbent: Cost, **extra):
-        cap = latency_cap(objective, arch, incumbent)
+        # The ws baseline must reach its own space's optimum, which a cap from
+        # a mapping outside that space could exclude: the backend then caps by
+        # a weight-stationary start of its own.
+        outside = mapper == "ws" and not weight_stationary(layer, hint)
+        cap = None if outside else latency_cap(layer, arch, objective, incumbent)
         if solver == "cpsat":  # every mapper stops once proven within the gap
             extra["stop_at"] = proven
         return solve_backend(
@@ -156,7 +154,7 @@ def solve_layer(
             arch,
             objective=objective,
             ws=ws,
-            latency_cap=cap or None,
+            latency_cap=cap,
             time_limit=budget(share),
             workers=workers,
             seed=seed,
@@ -227,6 +225,25 @@ def solve_layer(
             best_kind = "local-search"
         if best_cost.objective(objective) <= proven:
             return finish(best_map, best_cost, "optimal")
+    if mapper == "miredo" and solver == "cpsat" and UNROLLING_BB > 0:
+        tree = branch_and_bound(
+            layer,
+            arch,
+            objective,
+            list(bounds),
+            (best_map, best_cost),
+            node_time=lambda: budget(UNROLLING_BB),
+            gap_limit=gap_limit,
+            workers=workers,
+            seed=seed,
+            deterministic=deterministic,
+        )
+        low = max(low, tree.bound)
+        proven = low / (1 - gap_limit) if gap_limit < 1 else math.inf
+        if tree.cost.objective(objective) < best_cost.objective(objective):
+            best_map, best_cost, best_kind = tree.mapping, tree.cost, "unrolling-bb"
+        if best_cost.objective(objective) <= proven:
+            return finish(best_map, best_cost, "optimal", sized=tree.last)
     # The incumbent: the heuristic mapping, then (miredo) the local search's and
     # the WS-restricted MIP's.
     staged_share = WS_STAGE if mapper == "miredo" else 0.0

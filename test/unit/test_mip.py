@@ -135,30 +135,37 @@ def test_solve_layer_stops_once_the_layer_bound_proves_the_incumbent(
     """A mapping within the gap limit of the layer bound ends the solve, although
     CP-SAT's own bound may not prove it: a DRAM-bound fc's heuristic start needs
     no search at all; a smaller fc's local search ends it, or without the local
-    search its weight-stationary stage."""
+    search a node of the branch and bound over unrollings (whose solve lifts the
+    bound), or without that too the weight-stationary stage."""
     import miredo.solver.backend_cpsat as backend
     import miredo.solver.mip as mip
 
-    calls: list[bool] = []
+    calls: list[bool | str] = []
 
     def recording(*args, **kw):
-        calls.append(kw["ws"])
+        calls.append("node" if kw.get("unrollings") else kw.get("ws", False))
         return solve_cpsat(*args, **kw)
 
     monkeypatch.setattr(backend, "solve_cpsat", recording)
     fc, fc2 = Layer.gemm("fc", m=1, k=512, n=1000), Layer.gemm("fc2", m=1, k=256, n=256)
-    for layer, objective, local, stages in [
-        (fc, "latency", mip.LOCAL_SEARCH, []),
-        (fc2, "edp", mip.LOCAL_SEARCH, []),
-        (fc2, "edp", 0.0, [True]),
+    bb = mip.UNROLLING_BB
+    for layer, objective, local, nodes, stages in [
+        (fc, "latency", mip.LOCAL_SEARCH, bb, []),
+        (fc2, "edp", mip.LOCAL_SEARCH, bb, []),
+        (fc2, "edp", 0.0, bb, ["node"]),
+        (fc2, "edp", 0.0, 0.0, [True]),
     ]:
         monkeypatch.setattr(mip, "LOCAL_SEARCH", local)
+        monkeypatch.setattr(mip, "UNROLLING_BB", nodes)
         calls.clear()
         res = solve_layer(layer, SMALL, objective=objective, time_limit=30)
-        low = layer_bound(layer, SMALL, objective)
+        low = 1 - layer_bound(layer, SMALL, objective) / res.cost.objective(objective)
         assert calls == stages
         assert res.status == "optimal"
-        assert res.gap == pytest.approx(1 - low / res.cost.objective(objective))
+        if "node" in stages:  # a node solve's bound lifts the layer bound
+            assert res.gap <= low + 1e-12
+        else:
+            assert res.gap == pytest.approx(low)
         assert res.gap <= 0.01
         assert (res.variables > 0) == bool(stages)
         heuristic = heuristic_mapping(layer, SMALL, objective)[0]
@@ -188,6 +195,7 @@ def test_miredo_stages_hand_on_their_incumbents(monkeypatch) -> None:
 
     monkeypatch.setattr(backend, "solve_cpsat", recording)
     monkeypatch.setattr(mip, "unrolling_search", searching)
+    monkeypatch.setattr(mip, "UNROLLING_BB", 0.0)  # its own test below
     layer, budget = Layer.conv("pw", k=16, c=16, in_hw=(7, 7)), 1.0
     miredo = solve_layer(layer, SMALL, time_limit=budget, deterministic=True)
     [(found, steps)] = searched
@@ -259,7 +267,7 @@ def test_completed_hint_is_the_hinted_mappings_solution(layer: Layer) -> None:
     mapping: fixed to it, CP-SAT returns that mapping at once."""
     from ortools.sat.python import cp_model
 
-    from miredo.solver.mip import latency_cap
+    from miredo.solver.bounds import latency_cap
     from miredo.solver.mip_cpsat import CpSatMiredo
 
     start, _ = heuristic_mapping(layer, SMALL, "edp")
@@ -267,7 +275,10 @@ def test_completed_hint_is_the_hinted_mappings_solution(layer: Layer) -> None:
     assert found is not None
     mapping, cost = found
     model = CpSatMiredo(
-        layer, SMALL, objective="edp", latency_cap=latency_cap("edp", SMALL, cost)
+        layer,
+        SMALL,
+        objective="edp",
+        latency_cap=latency_cap(layer, SMALL, "edp", cost),
     )
     assert model.add_hint(mapping)
     partial = len(model.m.proto.solution_hint.vars)
@@ -295,3 +306,39 @@ def test_solution_carries_the_evaluators_value_of_the_mips_incumbent() -> None:
     assert _rel(sol.solver_objective, sol.solver_value) < 5e-3
     if sol.status != "heuristic":  # the returned mapping is the MIP's
         assert sol.solver_value == pytest.approx(sol.cost.edp)
+
+
+@pytest.mark.parametrize("objective", ["latency", "energy", "edp"])
+def test_latency_cap_keeps_every_better_mapping(objective: str) -> None:
+    """Every mapping that beats the incumbent (here the median of a tiny layer's
+    whole space) has a latency within the incumbent's cap, and so has the
+    incumbent itself."""
+    from enumerate_mappings import enumerate_all
+
+    from miredo.solver.bounds import latency_cap
+
+    layer = _random_layers(20)[1]
+    space = enumerate_all(layer, TINY, allow_bypass=False, allow_double_buffer=False)
+    costs = sorted(
+        (evaluate(layer, TINY, m) for m in space), key=lambda c: c.objective(objective)
+    )
+    incumbent = costs[len(costs) // 2]
+    cap = latency_cap(layer, TINY, objective, incumbent)
+    assert cap is not None and incumbent.latency <= cap
+    better = [
+        c for c in costs if c.objective(objective) < incumbent.objective(objective)
+    ]
+    assert better and all(c.latency <= cap for c in better)
+
+
+def test_edp_model_without_a_cap_still_ranks_by_energy() -> None:
+    """The EDP product coarsens energy by the latency's upper bound; with no cap
+    given, the model's safe bound would coarsen every energy of a ResNet-18
+    layer to 0 and make the objective a constant. The backend caps it by a
+    start of its own space instead."""
+    layer = Layer.conv("ds", k=512, c=256, in_hw=(14, 14), stride=2)
+    arch = load_arch("table4")
+    res = solve_cpsat(layer, arch, objective="edp", time_limit=3, workers=2)
+    assert res.mapping is not None and res.objective is not None
+    value = evaluate(layer, arch, res.mapping).edp
+    assert _rel(res.objective, value) < 5e-3, (res.objective, value)
