@@ -30,7 +30,6 @@ import time
 import highspy
 import numpy as np
 
-from miredo.solver import bounds
 from miredo.solver.backend_cpsat import BackendResult
 from miredo.solver.bounds import physical_bound
 from miredo.solver.evaluator import Cost, evaluate
@@ -256,8 +255,9 @@ def solve_highs(
     """Map ``layer`` with the HiGHS MILP (see the module docstring for EDP).
 
     The better of ``hint`` (when the model's factor space can express it) and
-    :func:`factor_space_start` is the MIP start. Its cost sets the caps: its
-    :func:`~miredo.solver.bounds.latency_cap` bounds the latency, never above ``latency_cap`` unless the start itself needs it; its
+    :func:`factor_space_start` is the MIP start. Its cost sets the caps: latency
+    (latency), energy / leakage (energy) or sqrt(EDP / leakage) (EDP) bounds the
+    latency, never above ``latency_cap`` unless the start itself needs it; its
     energy (energy) or EDP / physical latency bound (EDP) bounds the energy.
     A mapping above ``latency_cap`` is not returned (status ``above_cap``): the
     caller's incumbent is better. ``gap_limit`` is HiGHS's stopping gap:
@@ -294,7 +294,13 @@ def solve_highs(
     energy_cap: float | None = None
     if found is not None:
         _, hc = found
-        cap = bounds.latency_cap(layer, arch, objective, hc)
+        leak = arch.leakage_pj_per_cycle
+        if objective == "latency":
+            cap = hc.latency
+        elif objective == "energy" and leak > 0:
+            cap = math.ceil(hc.energy / leak)
+        elif objective == "edp" and leak > 0:
+            cap = math.ceil(math.sqrt(hc.edp / leak))
         if latency_cap is not None:
             cap = min(cap, latency_cap) if cap else latency_cap
             cap = max(cap, hc.latency)
