@@ -44,10 +44,13 @@ quarter, 0.9962 and 1.0000)."""
 WS_STAGE = 0.3
 """Share of the time left then spent on the weight-stationary subspace (its
 incumbent is the full model's MIP start; 0 disables the stage)."""
-UNROLLING_BB = 0.5
+UNROLLING_BB = 0.7
 """Share of the time left that each node solve of the branch and bound over
 spatial unrollings may take (:func:`miredo.solver.unrolling_bb.branch_and_bound`;
-0 disables it)."""
+0 disables it). ResNet-18 on table4, 10 s, two layers at a time, gap of
+layer3.0/layer4.0.downsample: 0.5: 3.1-3.7 % / 1.2-3.0 % (4 runs); 0.7: 1.3 % /
+0.9 % and 1.2 % (2 runs); 1.0: 1.0 % / 0.9 %, but conv1 then gets no time for
+the full model, whose mapping it needs (gap 8.6 % -> 28.3 %)."""
 PRUNE_UNROLLINGS = False
 """Give CP-SAT only the spatial unrollings whose lower bound does not exceed the
 incumbent (:func:`miredo.solver.spatial_bounds.promising`). Off: on five ResNet-18
