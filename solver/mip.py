@@ -257,11 +257,11 @@ def solve_layer(
         low = max(low, tree.bound)
         proven = low / (1 - gap_limit) if gap_limit < 1 else math.inf
         if tree.cost.objective(objective) < best_cost.objective(objective):
-            best_map, best_cost, best_kind = tree.mapping, tree.cost, "unrolling-bb"
+            best_map, best_cost, best_kind = tree.mapping, tree.cost, "branch-and-bound"
         if best_cost.objective(objective) <= proven:
             return finish(best_map, best_cost, "optimal", sized=tree.last)
-    # The incumbent: the heuristic mapping, then (miredo) the local search's and
-    # the WS-restricted MIP's.
+    # The incumbent: the heuristic mapping, then (miredo) the local search's, the
+    # branch and bound's and the WS-restricted MIP's.
     staged_share = WS_STAGE if mapper == "miredo" else 0.0
     if staged_share > 0:
         # Stage 1: the weight-stationary subspace is smaller and its MIP finds good
