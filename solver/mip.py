@@ -20,7 +20,7 @@ from miredo.solver.hardware import Arch
 from miredo.solver.heuristic import heuristic_mapping
 from miredo.solver.local_search import STEPS_PER_SECOND, unrolling_search
 from miredo.solver.mapping import Mapping
-from miredo.solver.spatial_bounds import layer_bound, promising, spatial_bounds
+from miredo.solver.spatial_bounds import UnrollingQueue, promising, spatial_bounds
 from miredo.solver.unrolling_bb import branch_and_bound
 from miredo.solver.validator import validate
 from miredo.solver.workload import Layer
@@ -214,7 +214,8 @@ def solve_layer(
     # ``low`` (the solver's own bound may be weaker), for ws too: its space's
     # optimum is no lower than ``low``.
     bounds = spatial_bounds(layer, arch)
-    low = layer_bound(layer, arch, objective, bounds)
+    queue = UnrollingQueue(layer, arch, objective, bounds)  # the layer bound's
+    low = queue.lowest()[0]
     proven = low / (1 - gap_limit) if gap_limit < 1 else math.inf
     best_map, best_cost, best_kind = h_map, h_cost, "heuristic"
     if mapper == "miredo" and h_cost.objective(objective) <= proven:
@@ -246,7 +247,7 @@ def solve_layer(
             layer,
             arch,
             objective,
-            list(bounds),
+            queue,
             (best_map, best_cost),
             node_time=lambda: budget(UNROLLING_BB),
             gap_limit=gap_limit,

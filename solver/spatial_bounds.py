@@ -856,6 +856,57 @@ def spatial_bounds(
     ]
 
 
+RAW, REGISTERS, REFINED = range(3)
+"""An unrolling's state in :class:`UnrollingQueue`: its raw bound, refined by
+the register searches, then by the off-chip search too."""
+
+
+class UnrollingQueue:
+    """Spatial unrollings by their bound so far, refined lazily.
+
+    Entries are ``(bound, state, index)``. :meth:`lowest` refines the lowest
+    one until the lowest is fully refined: by the register searches
+    (:func:`refined` without the off-chip search), then by the off-chip search
+    too. Callers may push entries of their own, with a state above
+    :data:`REFINED`."""
+
+    def __init__(
+        self, layer: Layer, arch: Arch, objective: str, bounds: list[SpatialBound]
+    ) -> None:
+        self.layer, self.arch, self.objective = layer, arch, objective
+        self.raw = bounds
+        self.tight = list(bounds)
+        """Each unrolling's bound, refined as far as it has been."""
+        self.heap = [(b.objective(objective), RAW, i) for i, b in enumerate(bounds)]
+        heapq.heapify(self.heap)
+        self._refined = math.inf  # the lowest fully refined bound so far
+
+    def lowest(self, cut: float = math.inf) -> tuple[float, int, int]:
+        """The lowest entry once it is fully refined (or past) or at least
+        ``cut`` (``(inf, REFINED, -1)`` when there is none). The searches are
+        cut at ``cut``, or without one at the lowest fully refined bound so far
+        (entries pushed by callers aside)."""
+        while self.heap:
+            low, state, i = self.heap[0]
+            if state >= REFINED or low >= cut:
+                return self.heap[0]
+            heapq.heappop(self.heap)
+            # refine the raw bound: refining a refined one counts its extra twice
+            self.tight[i] = refined(
+                self.layer,
+                self.arch,
+                self.raw[i],
+                self.objective,
+                cut if cut < math.inf else self._refined,
+                offchip=state == REGISTERS,
+            )
+            value = self.tight[i].objective(self.objective)
+            if state == REGISTERS:
+                self._refined = min(self._refined, value)
+            heapq.heappush(self.heap, (value, state + 1, i))
+        return (math.inf, REFINED, -1)
+
+
 def layer_bound(
     layer: Layer,
     arch: Arch,
@@ -865,23 +916,11 @@ def layer_bound(
     """min over spatial unrollings: a lower bound on ``objective`` of any mapping.
 
     Unrollings (``bounds``, default :func:`spatial_bounds`) are refined
-    lazily, the one with the lowest bound so far first: by the register
-    searches (:func:`refined` without the off-chip search), then by the
-    off-chip search too, until no unrolling's bound so far is below the best
-    fully refined one."""
+    lazily, the one with the lowest bound so far first
+    (:class:`UnrollingQueue`), until the lowest is fully refined."""
     if bounds is None:
         bounds = spatial_bounds(layer, arch)
-    heap = [(b.objective(objective), False, i) for i, b in enumerate(bounds)]
-    heapq.heapify(heap)
-    best = math.inf
-    while heap and heap[0][0] < best:
-        _, once, i = heapq.heappop(heap)
-        r = refined(layer, arch, bounds[i], objective, best, offchip=once)
-        if once:
-            best = min(best, r.objective(objective))
-        else:
-            heapq.heappush(heap, (r.objective(objective), True, i))
-    return best
+    return UnrollingQueue(layer, arch, objective, bounds).lowest()[0]
 
 
 def promising(

@@ -4,8 +4,8 @@ The full model leaves the spatial unrolling (X^U) to CP-SAT, whose bound then
 stays near the physical one; with the unrolling fixed, the same model is small
 and often closes at once (ResNet-18's 1×1 downsamples on table4: 0.5–4 s per
 unrolling). So the layer's unrollings are nodes, best bound first: each node's
-bound is refined lazily (:func:`~miredo.solver.spatial_bounds.refined`, the
-register searches, then the off-chip one), and the lowest fully refined node is
+bound is refined lazily (:class:`~miredo.solver.spatial_bounds.UnrollingQueue`:
+the register searches, then the off-chip one), and the lowest fully refined node is
 solved by CP-SAT restricted to it, under the incumbent's latency cap. The
 solve's own bound then replaces the node's: no mapping with that unrolling is
 below it, or below the incumbent when the solve proves none under the cap.
@@ -26,7 +26,7 @@ from miredo.solver.evaluator import Cost, evaluate
 from miredo.solver.hardware import Arch
 from miredo.solver.local_search import mirror_key, unrolling_start
 from miredo.solver.mapping import Mapping
-from miredo.solver.spatial_bounds import SpatialBound, refined
+from miredo.solver.spatial_bounds import REFINED, SpatialBound, UnrollingQueue
 from miredo.solver.validator import validate
 from miredo.solver.workload import Layer
 
@@ -39,9 +39,8 @@ energy units round each per-bit energy (0.06 % on a register write), and its
 objective was measured within 3.4e-05 of the evaluator's on ResNet-18. A node
 within it of the incumbent counts as closed. (Latency is exact.)"""
 
-UNSOLVED, REGISTERS, OFFCHIP, SOLVED = range(4)
-"""A node's state: raw bound, refined by the register searches, by the
-off-chip search too, and lifted by its CP-SAT solve."""
+SOLVED = REFINED + 1
+"""A node's state in the queue once its CP-SAT solve has lifted its bound."""
 
 
 @dataclass
@@ -62,7 +61,7 @@ def branch_and_bound(
     layer: Layer,
     arch: Arch,
     objective: str,
-    bounds: list[SpatialBound],
+    queue: UnrollingQueue,
     incumbent: tuple[Mapping, Cost],
     *,
     node_time: Callable[[], float],
@@ -73,38 +72,30 @@ def branch_and_bound(
     allow_bypass: bool = True,
     allow_double_buffer: bool = True,
 ) -> Outcome:
-    """Improve ``incumbent`` over the unrollings ``bounds`` (see the module
-    docstring); each node solve gets ``node_time()`` seconds (``deterministic``:
+    """Improve ``incumbent`` over the unrollings of ``queue`` (see the module
+    docstring; a queue :func:`~miredo.solver.spatial_bounds.layer_bound`'s
+    work has been done in keeps it); each node solve gets ``node_time()`` seconds (``deterministic``:
     CP-SAT work units). The ``allow_*`` flags restrict the model's space, as in
     :func:`~miredo.solver.backend_cpsat.solve_cpsat`."""
     from miredo.solver.backend_cpsat import solve_cpsat
 
     best_map, best_cost = incumbent
     value = best_cost.objective(objective)
-    heap = [(b.objective(objective), UNSOLVED, i) for i, b in enumerate(bounds)]
-    heapq.heapify(heap)
-    tight = list(bounds)  # each node's bound, refined as far as it has been
     lifted: dict[object, float] = {}  # mirror key -> the solve's bound
     solves, last = 0, None
     margin = 0.0 if objective == "latency" else MODEL_MARGIN  # latency is exact
-    while heap:
-        low, state, i = heap[0]
+    while True:
         threshold = value * (1 - gap_limit)
+        low, state, i = queue.lowest(threshold)
         if low >= threshold or state == SOLVED:
             break
-        heapq.heappop(heap)
-        if state < OFFCHIP:  # refine the raw bound (refining twice counts twice)
-            tight[i] = refined(
-                layer, arch, bounds[i], objective, threshold, offchip=state == REGISTERS
-            )
-            heapq.heappush(heap, (tight[i].objective(objective), state + 1, i))
-            continue
-        node = tight[i]
+        heapq.heappop(queue.heap)
+        node = queue.tight[i]
         key = mirror_key(layer, node)
         if key not in lifted:
             limit = node_time()
             if limit < 0.05:
-                heapq.heappush(heap, (low, SOLVED, i))
+                heapq.heappush(queue.heap, (low, SOLVED, i))
                 break
             hint = (
                 best_map
@@ -141,10 +132,10 @@ def branch_and_bound(
             if lifted[key] < value * (1 - gap_limit) * (1 - margin):
                 # unproven: the layer cannot be proven here, the rest of the
                 # time is the full model's
-                heapq.heappush(heap, (max(low, lifted[key]), SOLVED, i))
+                heapq.heappush(queue.heap, (max(low, lifted[key]), SOLVED, i))
                 break
-        heapq.heappush(heap, (max(low, lifted[key]), SOLVED, i))
-    bound = min(value, heap[0][0]) if heap else value
+        heapq.heappush(queue.heap, (max(low, lifted[key]), SOLVED, i))
+    bound = min(value, queue.heap[0][0]) if queue.heap else value
     return Outcome(best_map, best_cost, bound, solves, last)
 
 

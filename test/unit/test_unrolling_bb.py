@@ -8,7 +8,7 @@ import pytest
 from miredo.solver.evaluator import evaluate
 from miredo.solver.hardware import load_arch
 from miredo.solver.heuristic import heuristic_mapping
-from miredo.solver.spatial_bounds import layer_bound, spatial_bounds
+from miredo.solver.spatial_bounds import UnrollingQueue, layer_bound, spatial_bounds
 from miredo.solver.unrolling_bb import MODEL_MARGIN, branch_and_bound
 from miredo.solver.validator import validate
 from miredo.solver.workload import Layer
@@ -38,7 +38,7 @@ def test_exact_branch_and_bound_reaches_and_proves_the_optimum(
         layer,
         TINY,
         objective,
-        spatial_bounds(layer, TINY),
+        UnrollingQueue(layer, TINY, objective, spatial_bounds(layer, TINY)),
         start,
         node_time=lambda: 10.0,
         gap_limit=0.0,
@@ -61,12 +61,12 @@ def test_node_solves_prove_a_resnet18_downsample() -> None:
     layer = Layer.conv("ds", k=256, c=128, in_hw=(28, 28), stride=2)
     start = heuristic_mapping(layer, TABLE4, "edp")
     bounds = spatial_bounds(layer, TABLE4)
-    low = layer_bound(layer, TABLE4, "edp", list(bounds))
+    low = layer_bound(layer, TABLE4, "edp", bounds)
     out = branch_and_bound(
         layer,
         TABLE4,
         "edp",
-        bounds,
+        UnrollingQueue(layer, TABLE4, "edp", bounds),
         start,
         node_time=lambda: 5.0,
         gap_limit=0.01,
