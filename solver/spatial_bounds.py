@@ -906,6 +906,19 @@ class UnrollingQueue:
             heapq.heappush(self.heap, (value, state + 1, i))
         return (math.inf, REFINED, -1)
 
+    @property
+    def low(self) -> float:
+        """The lowest bound so far, as refined as it is: a layer bound."""
+        return self.heap[0][0] if self.heap else math.inf
+
+    def pop(self) -> tuple[float, int, int]:
+        """Remove and return the lowest entry."""
+        return heapq.heappop(self.heap)
+
+    def push(self, bound: float, state: int, index: int) -> None:
+        """Put unrolling ``index`` back with ``bound`` in ``state``."""
+        heapq.heappush(self.heap, (bound, state, index))
+
 
 def layer_bound(
     layer: Layer,

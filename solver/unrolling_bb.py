@@ -16,7 +16,6 @@ incumbent (the layer is proven), when a node solve leaves its node below that
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -89,13 +88,13 @@ def branch_and_bound(
         low, state, i = queue.lowest(threshold)
         if low >= threshold or state == SOLVED:
             break
-        heapq.heappop(queue.heap)
+        queue.pop()
         node = queue.tight[i]
         key = mirror_key(layer, node)
         if key not in lifted:
             limit = node_time()
             if limit < 0.05:
-                heapq.heappush(queue.heap, (low, SOLVED, i))
+                queue.push(low, SOLVED, i)
                 break
             hint = (
                 best_map
@@ -132,10 +131,10 @@ def branch_and_bound(
             if lifted[key] < value * (1 - gap_limit) * (1 - margin):
                 # unproven: the layer cannot be proven here, the rest of the
                 # time is the full model's
-                heapq.heappush(queue.heap, (max(low, lifted[key]), SOLVED, i))
+                queue.push(max(low, lifted[key]), SOLVED, i)
                 break
-        heapq.heappush(queue.heap, (max(low, lifted[key]), SOLVED, i))
-    bound = min(value, queue.heap[0][0]) if queue.heap else value
+        queue.push(max(low, lifted[key]), SOLVED, i)
+    bound = min(value, queue.low)
     return Outcome(best_map, best_cost, bound, solves, last)
 
 
