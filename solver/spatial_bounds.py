@@ -360,7 +360,16 @@ def suffix_latency(
     layer: Layer, arch: Arch, bound: SpatialBound, limit: float = math.inf
 ) -> float:
     """A latency bound of every mapping with ``bound.spatial`` (:func:`suffix_search`)."""
-    return suffix_search(layer, arch, bound, lambda lat, moved: lat, limit)
+    return suffix_search(layer, arch, bound, lambda lat, moved, serial: lat, limit)
+
+
+def suffix_serial(
+    layer: Layer, arch: Arch, bound: SpatialBound, limit: float = math.inf
+) -> float:
+    """A bound of ``W⁰_0`` (the nest's recursion, fill and port busy time aside)
+    of every mapping with ``bound.spatial``: ``n_iter·t_mvm`` plus the
+    registers' single-buffered charges (:func:`suffix_search`)."""
+    return suffix_search(layer, arch, bound, lambda lat, moved, serial: serial, limit)
 
 
 def suffix_energy(
@@ -368,21 +377,22 @@ def suffix_energy(
 ) -> float:
     """Register transfer energy every mapping with ``bound.spatial`` spends beyond
     :func:`compulsory_energy` (:func:`suffix_search`)."""
-    return suffix_search(layer, arch, bound, lambda lat, moved: moved, limit)
+    return suffix_search(layer, arch, bound, lambda lat, moved, serial: moved, limit)
 
 
 def suffix_search(
     layer: Layer,
     arch: Arch,
     bound: SpatialBound,
-    score: Callable[[float, float], float],
+    score: Callable[[float, float, float], float],
     limit: float = math.inf,
 ) -> float:
-    """Min of ``score(latency, moved)`` over the innermost loops' placements.
+    """Min of ``score(latency, moved, serial)`` over the innermost loops' placements.
 
     The recursion gives ``Lat_0 ≥ n_iter·t_mvm + Σ T_e·charge_e`` over the
     single-buffered edges of one port (``W_i ≥ f_i·(W_{i+1} + S_i)``), and the port
-    is busy ``Σ T_e·τ_e`` over all its edges. For a register edge, ``T_e`` is
+    is busy ``Σ T_e·τ_e`` over all its edges; ``latency`` is the larger,
+    ``serial`` the first (a bound of ``W⁰_0``). For a register edge, ``T_e`` is
     ``n_iter`` over the product of the loops inside its transfer slot: loops
     irrelevant to the operand, or relevant ones the register absorbs (its tile,
     grown by them, must fit). The edge moves ``T_e`` tiles on each active core
@@ -392,7 +402,7 @@ def suffix_search(
     A depth-first search over the innermost loops, from the inside out, decides
     where each register's edge triggers; loops relevant to no open register go
     inside at once (that only lowers both). ``score`` must not decrease in
-    either argument. Branches at or above ``limit`` are cut; the result is then
+    any argument. Branches at or above ``limit`` are cut; the result is then
     ``limit``.
     """
     temporal, n_iter = bound.temporal, bound.n_iter
@@ -419,9 +429,10 @@ def suffix_search(
         return serial, busy, moved
 
     def value(acc: dict[str, tuple[int, int]], moved: list[float]) -> float:
-        lat = max(max(base + sr, bz) for sr, bz in acc.values())
+        serial = base + max(sr for sr, _ in acc.values())
+        lat = max(serial, max(bz for _, bz in acc.values()))
         extra = sum(max(0.0, m - c) for m, c in zip(moved, comp, strict=True))
-        return score(lat, extra)
+        return score(lat, extra, serial)
 
     def rec(
         counts: list[int], inside: int, states: list, acc: dict, moved: list[float]
@@ -521,6 +532,18 @@ def _iteration_floor(
     return max(arch.t_mvm + max(single, default=0), max(double, default=0))
 
 
+def _register_charge_cap(layer: Layer, arch: Arch, regs: list[_Register]) -> float:
+    """``R``: the most the registers' single-buffered charges at one slot can
+    total, each register's tile at its capacity (O with its read-back)."""
+    total = 0.0
+    for r in regs:
+        cap = r.level.capacity_bits
+        if cap is None:
+            return math.inf
+        total += _tau(arch, r, cap // r.bits, True) * (2 if r.op == "O" else 1)
+    return total
+
+
 def offchip_latency(
     layer: Layer,
     arch: Arch,
@@ -529,6 +552,7 @@ def offchip_latency(
     enough: float = 0.0,
     middle: float = 0.0,
     nodes: int = OFFCHIP_NODES,
+    serial: float = 0.0,
 ) -> float:
     """A latency bound of every mapping with ``bound.spatial``: off-chip traffic
     plus the compute the off-chip port cannot overlap.
@@ -547,6 +571,15 @@ def offchip_latency(
     with ``rate`` the off-chip work per innermost iteration of the edges
     inside it. And ``max(Lat_0, B_p + I_p) ≥ max(n_iter · it_{n−1}, middle)``,
     a bound of that term known otherwise (:func:`suffix_latency`).
+
+    The pipeline's fill counts too: ``Lat_0 = W⁰_0 + Σ_i min(body_i, D_i)``,
+    ``W⁰_0 ≥ serial`` (the registers' single-buffered charges,
+    :func:`suffix_serial`). An off-chip edge triggered at slot j adds
+    ``min(body_j, τ)`` (``body_j ≥ W_{j+1}``) when double-buffered; when
+    single-buffered, it adds at least ``τ − R`` to ``W⁰_0`` beyond ``serial``:
+    ``S_j`` is at least the larger of its τ and the registers' charges at j,
+    at most ``R`` (:func:`_register_charge_cap`). Edges triggered at one slot
+    share one ``min(body_j, D_j)``.
 
     A depth-first search from the inside out decides where each operand's
     off-chip edge triggers (a tile grown by a loop must fit in one of the levels
@@ -601,7 +634,8 @@ def offchip_latency(
     items = sorted({(d, f) for d, fs in temporal.items() for f in fs})
     floor = [_iteration_floor(layer, arch, d, f, regs) for d, f in items]
     best = [min(limit, math.inf)]
-    seen: dict[tuple, list[tuple[int, int, int]]] = {}
+    seen: dict[tuple, list[tuple[int, int, int, int]]] = {}
+    r_cap = _register_charge_cap(layer, arch, regs)
     visited, cut = [0], [math.inf]
 
     @functools.cache
@@ -681,6 +715,7 @@ def offchip_latency(
         trig: int,
         it: int | None,
         port: tuple[int, int, int, int] | None,
+        fill: int,
     ) -> None:
         """``it``: the floor of the innermost loop (the first placed); once an
         edge has triggered, ``port = (M, W_{j*+1}, rate, idle)``: ``n_iter`` ×
@@ -710,7 +745,7 @@ def offchip_latency(
         else:
             idle = port[3]
         pending = sum(comp[op] for op in open_)
-        low = booted[0] + max(always, trig + pending + idle)
+        low = booted[0] + max(always, serial + fill, trig + pending + idle)
         if low >= best[0] or best[0] <= enough:
             return
         visited[0] += 1
@@ -728,9 +763,12 @@ def offchip_latency(
         )
         rate = 0 if port is None else port[2]
         front = seen.setdefault(key, [])
-        if any(t <= trig and i <= idle and r >= rate for t, i, r in front):
+        if any(
+            t <= trig and i <= idle and r >= rate and fl <= fill
+            for t, i, r, fl in front
+        ):
             return
-        front.append((trig, idle, rate))
+        front.append((trig, idle, rate, fill))
         for j, (d, f) in enumerate(items):
             if not counts[j]:
                 continue
@@ -748,6 +786,7 @@ def offchip_latency(
             for choice in itertools.product(*options):
                 new = dict(states)
                 moved, rate = trig, 0
+                taus: list[int] = []
                 for op, grown in zip(movers, choice, strict=True):
                     new[op] = grown
                     if grown is not None:
@@ -760,6 +799,7 @@ def offchip_latency(
                     )
                     back = t - t // red_out if op == "O" else 0
                     cost = tau(op, states[op], back > 0)
+                    taus.append(cost)
                     moved += (t + back) * cost
                     rate += cost * (2 if back else 1) * t  # × n_iter / inside
                 nxt = port
@@ -775,12 +815,17 @@ def offchip_latency(
                     placed = tuple(a - b for a, b in zip(total, counts, strict=True))
                     w, x = body(placed, inside, it or t_mvm, reduced, j, load)
                     nxt = (inside, w, rate, x)
+                    step = x  # body_j ≥ X_e (W_{j+1} for a write-back)
                 elif rate:  # X_e ≥ W_{j+1} ≥ (Π loops in between)·W_{j*+1}
                     m, x, r0, i0 = port
                     idle_e = inside // m * x + (-inside * r0 // n_iter)
                     nxt = (m, x, r0 + rate, max(i0, idle_e))
+                    step = max(inside // m * x, inside * (it or t_mvm))
+                added = 0
+                if taus:  # double-buffered at this slot, or single-buffered
+                    added = min(step, sum(taus), max(0, min(taus) - r_cap))
                 first = floor[j] if it is None else it
-                rec(left, inside * f, new, moved, first, nxt)
+                rec(left, inside * f, new, moved, first, nxt, fill + added)
 
     counts = [sum(1 for f in temporal[d] if f == v) for d, v in items]
     total = tuple(counts)
@@ -794,7 +839,8 @@ def offchip_latency(
             if all(fits(op, full) for op in boot):
                 c_boot = sum(comp[op] for op in boot)
                 rest = sum(comp.values()) - c_boot
-                splits.append((c_boot + max(middle, rest + t_mvm), c_boot, boot))
+                low = c_boot + max(middle, serial, rest + t_mvm)
+                splits.append((low, c_boot, boot))
     booted = [0]
     for low, c_boot, boot in sorted(splits):
         if low >= best[0] or best[0] <= enough:
@@ -802,7 +848,7 @@ def offchip_latency(
         booted[0] = c_boot
         seen.clear()
         start = {op: None if op in boot else tuple(1 for _ in DIMS) for op in OPERANDS}
-        rec(counts, 1, start, 0, None, None)
+        rec(counts, 1, start, 0, None, None, 0)
     return min(best[0], cut[0])
 
 
@@ -828,7 +874,10 @@ def refined(
     mid = suffix_latency(layer, arch, bound, limit)
     lat = max(bound.latency, mid)
     if offchip:
-        lat = max(lat, offchip_latency(layer, arch, bound, limit, lat, mid))
+        serial = suffix_serial(layer, arch, bound, limit)
+        lat = max(
+            lat, offchip_latency(layer, arch, bound, limit, lat, mid, serial=serial)
+        )
     extra = 0.0
     if objective != "latency":
         # the most extra energy a mapping below ``best`` can spend at latency ``lat``

@@ -110,24 +110,52 @@ def enumerate_all(
     if factors is None:
         factors = {d: flexible_factorization(layer.dims[d]) for d in DIMS}
     for spatial, temporal in spatial_assignments(layer, arch, factors):
-        n = len(temporal)
-        per_op = {op: operand_options(arch, op, n, allow_bypass) for op in OPERANDS}
-        for order in distinct_orders(temporal):
-            for combo in itertools.product(*(per_op[op] for op in OPERANDS)):
-                bypass = {op: c[0] for op, c in zip(OPERANDS, combo, strict=True)}
-                level_of = {op: c[1] for op, c in zip(OPERANDS, combo, strict=True)}
-                cands = db_candidates(arch, bypass) if allow_double_buffer else []
-                for k in range(len(cands) + 1):
-                    for db in itertools.combinations(cands, k):
-                        m = Mapping(
-                            spatial=spatial,
-                            temporal=order,
-                            level_of=level_of,
-                            bypass=bypass,
-                            double_buffer=frozenset(db),
-                        )
-                        if not valid_only or not validate(layer, arch, m):
-                            yield m
+        yield from mappings_with(
+            layer,
+            arch,
+            spatial,
+            temporal,
+            allow_bypass=allow_bypass,
+            allow_double_buffer=allow_double_buffer,
+            valid_only=valid_only,
+        )
+
+
+def mappings_with(
+    layer: Layer,
+    arch: Arch,
+    spatial: dict[str, tuple[Loop, ...]],
+    temporal: list[Loop],
+    *,
+    allow_bypass: bool = True,
+    allow_double_buffer: bool = True,
+    valid_only: bool = True,
+    bypass_only: dict[str, frozenset[str]] | None = None,
+) -> Iterator[Mapping]:
+    """Every distinct mapping with one spatial unrolling and these temporal
+    loops (``bypass_only``: each operand's bypass set, when fixed)."""
+    n = len(temporal)
+    per_op = {op: operand_options(arch, op, n, allow_bypass) for op in OPERANDS}
+    if bypass_only is not None:
+        per_op = {
+            op: [c for c in per_op[op] if c[0] == bypass_only[op]] for op in OPERANDS
+        }
+    for order in distinct_orders(temporal):
+        for combo in itertools.product(*(per_op[op] for op in OPERANDS)):
+            bypass = {op: c[0] for op, c in zip(OPERANDS, combo, strict=True)}
+            level_of = {op: c[1] for op, c in zip(OPERANDS, combo, strict=True)}
+            cands = db_candidates(arch, bypass) if allow_double_buffer else []
+            for k in range(len(cands) + 1):
+                for db in itertools.combinations(cands, k):
+                    m = Mapping(
+                        spatial=spatial,
+                        temporal=order,
+                        level_of=level_of,
+                        bypass=bypass,
+                        double_buffer=frozenset(db),
+                    )
+                    if not valid_only or not validate(layer, arch, m):
+                        yield m
 
 
 def best_by_enumeration(
