@@ -576,7 +576,7 @@ def offchip_latency(
     ``W⁰_0 ≥ serial`` (the registers' single-buffered charges,
     :func:`suffix_serial`). An off-chip edge triggered at slot j adds
     ``min(body_j, τ)`` (``body_j ≥ W_{j+1}``) when double-buffered; when
-    single-buffered, it adds at least ``τ − R`` to ``W⁰_0`` beyond ``serial``:
+    single-buffered, it adds at least ``T·(τ − R)`` to ``W⁰_0`` beyond ``serial``:
     ``S_j`` is at least the larger of its τ and the registers' charges at j,
     at most ``R`` (:func:`_register_charge_cap`). Edges triggered at one slot
     share one ``min(body_j, D_j)``.
@@ -823,7 +823,8 @@ def offchip_latency(
                     step = max(inside // m * x, inside * (it or t_mvm))
                 added = 0
                 if taus:  # double-buffered at this slot, or single-buffered
-                    added = min(step, sum(taus), max(0, min(taus) - r_cap))
+                    once = max(0, min(taus) - r_cap)  # single-buffered, T times
+                    added = min(step, sum(taus), n_iter // inside * once)
                 first = floor[j] if it is None else it
                 rec(left, inside * f, new, moved, first, nxt, fill + added)
 

@@ -275,7 +275,8 @@ def _slow_dram() -> Arch:
 def test_pipeline_fill_lifts_the_offchip_bound_and_stays_below_every_mapping() -> None:
     """The off-chip tile that starts (or ends) the pipeline is exposed: with
     the fill counted beside the registers' serial charges, the bound of this
-    unrolling rises from 1170 to 1192 cycles. Every valid mapping with it
+    unrolling rises from 1170 to 1244 cycles (1192 when a single-buffered
+    tile was charged once, not on each of its T transfers). Every valid mapping with it
     stays at or above it (with GB bypassed: 64,000 mappings, the fastest at
     1314 cycles, enumerated once in 69 s; here every 16th candidate)."""
     arch = _slow_dram()
@@ -288,7 +289,7 @@ def test_pipeline_fill_lifts_the_offchip_bound_and_stays_below_every_mapping() -
     serial = suffix_serial(layer, arch, b)
     assert (without, serial) == (1170, 882)
     bound = refined(layer, arch, b, "latency", math.inf).latency
-    assert bound == offchip_latency(layer, arch, b, middle=mid, serial=serial) == 1192
+    assert bound == offchip_latency(layer, arch, b, middle=mid, serial=serial) == 1244
     loops = {
         ax: tuple(Loop(d, f) for d, f in dims.items()) for ax, dims in spatial.items()
     }
