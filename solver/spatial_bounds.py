@@ -62,10 +62,13 @@ class SpatialBound:
     """Dim -> temporal factors."""
     dynamic_energy: float = 0.0
     """The energy bound without leakage."""
+    edp_floor: float = 0.0
+    """An EDP bound found jointly (:func:`refined`), above ``latency × energy``
+    when the latency and the energy cannot both reach their own bounds."""
 
     @property
     def edp(self) -> float:
-        return self.latency * self.energy
+        return max(self.latency * self.energy, self.edp_floor)
 
     def objective(self, name: str) -> float:
         return {"latency": self.latency, "energy": self.energy, "edp": self.edp}[name]
@@ -554,8 +557,31 @@ def offchip_latency(
     nodes: int = OFFCHIP_NODES,
     serial: float = 0.0,
 ) -> float:
-    """A latency bound of every mapping with ``bound.spatial``: off-chip traffic
-    plus the compute the off-chip port cannot overlap.
+    """A latency bound of every mapping with ``bound.spatial``
+    (:func:`offchip_search`)."""
+    return offchip_search(
+        layer, arch, bound, None, limit, enough, middle, nodes, serial
+    )
+
+
+def offchip_search(
+    layer: Layer,
+    arch: Arch,
+    bound: SpatialBound,
+    score: Callable[[float, float], float] | None,
+    limit: float = math.inf,
+    enough: float = 0.0,
+    middle: float = 0.0,
+    nodes: int = OFFCHIP_NODES,
+    serial: float = 0.0,
+) -> float:
+    """Min of ``score(latency, spent)`` (the latency alone if ``None``) over the off-chip edges' placements of
+    every mapping with ``bound.spatial``: the latency off-chip traffic and the
+    compute the off-chip port cannot overlap give, and ``spent``, the DRAM
+    energy of that traffic beyond one pass over each operand (refetched
+    tiles, partial-sum write-backs and read-backs at psum width). ``score``
+    must not decrease in either argument; ``limit`` and ``enough`` are in its
+    units.
 
     In the evaluator, ``latency ≥ boot + tail + B_p + I_p`` for the outermost
     level's port p. The one-time loads and write-backs and ``B_p`` move every
@@ -587,7 +613,8 @@ def offchip_latency(
     cheapest-looking set first; the first trigger fixes M. A state no better
     than one already searched (the same loops left, tiles and ``W_{j*+1}``; no
     less traffic and idle time, no more off-chip work per iteration) is cut,
-    and so are branches at or above ``limit`` (the result is then ``limit``).
+    and so are branches scoring at or above ``limit`` (the result is then
+    ``limit``).
     The search stops at the first placement at or below ``enough`` (a bound
     known otherwise) and returns its value; past ``nodes`` states, every branch
     left counts at its own lower bound, so the result stays a bound.
@@ -622,19 +649,34 @@ def offchip_latency(
                 return True
         return False
 
-    @functools.cache
-    def tau(op: str, t_ext: tuple[int, ...], reads: bool) -> int:
-        bits = {"I": prec.input, "W": prec.weight}.get(
+    def bits_of(op: str, reads: bool) -> int:
+        return {"I": prec.input, "W": prec.weight}.get(
             op, prec.psum if reads else prec.output
         )
-        return -(-layer.volume(op, tile(t_ext, True)) * bits // bw)
 
+    @functools.cache
+    def tau(op: str, t_ext: tuple[int, ...], reads: bool) -> int:
+        return -(-layer.volume(op, tile(t_ext, True)) * bits_of(op, reads) // bw)
+
+    @functools.cache
+    def pj(op: str, t_ext: tuple[int, ...], t: int, back: int) -> float:
+        """DRAM energy of ``t`` transfers, ``back`` of them O read-backs."""
+        if score is None:
+            return 0.0
+        bits = layer.volume(op, tile(t_ext, True)) * bits_of(op, back > 0)
+        if op != "O":
+            return t * bits * top.read_pj_per_bit
+        return bits * (t * top.write_pj_per_bit + back * top.read_pj_per_bit)
+
+    if score is None:
+        score = lambda lat, spent: lat  # noqa: E731
     full = tuple(math.prod(temporal.get(d, [])) for d in DIMS)
     comp = {op: tau(op, full, False) for op in OPERANDS}
+    one_pass = {op: pj(op, full, 1, 0) for op in OPERANDS}  # counted in ``bound``
     items = sorted({(d, f) for d, fs in temporal.items() for f in fs})
     floor = [_iteration_floor(layer, arch, d, f, regs) for d, f in items]
     best = [min(limit, math.inf)]
-    seen: dict[tuple, list[tuple[int, int, int, int]]] = {}
+    seen: dict[tuple, list[tuple[int, int, int, int, float]]] = {}
     r_cap = _register_charge_cap(layer, arch, regs)
     visited, cut = [0], [math.inf]
 
@@ -716,6 +758,7 @@ def offchip_latency(
         it: int | None,
         port: tuple[int, int, int, int] | None,
         fill: int,
+        spent: float,
     ) -> None:
         """``it``: the floor of the innermost loop (the first placed); once an
         edge has triggered, ``port = (M, W_{j*+1}, rate, idle)``: ``n_iter`` ×
@@ -745,7 +788,9 @@ def offchip_latency(
         else:
             idle = port[3]
         pending = sum(comp[op] for op in open_)
-        low = booted[0] + max(always, serial + fill, trig + pending + idle)
+        low = score(
+            booted[0] + max(always, serial + fill, trig + pending + idle), spent
+        )
         if low >= best[0] or best[0] <= enough:
             return
         visited[0] += 1
@@ -764,11 +809,11 @@ def offchip_latency(
         rate = 0 if port is None else port[2]
         front = seen.setdefault(key, [])
         if any(
-            t <= trig and i <= idle and r >= rate and fl <= fill
-            for t, i, r, fl in front
+            t <= trig and i <= idle and r >= rate and fl <= fill and e <= spent
+            for t, i, r, fl, e in front
         ):
             return
-        front.append((trig, idle, rate, fill))
+        front.append((trig, idle, rate, fill, spent))
         for j, (d, f) in enumerate(items):
             if not counts[j]:
                 continue
@@ -785,7 +830,7 @@ def offchip_latency(
                 options.append(opts)
             for choice in itertools.product(*options):
                 new = dict(states)
-                moved, rate = trig, 0
+                moved, rate, used = trig, 0, spent
                 taus: list[int] = []
                 for op, grown in zip(movers, choice, strict=True):
                     new[op] = grown
@@ -799,6 +844,7 @@ def offchip_latency(
                     )
                     back = t - t // red_out if op == "O" else 0
                     cost = tau(op, states[op], back > 0)
+                    used += max(0.0, pj(op, states[op], t, back) - one_pass[op])
                     taus.append(cost)
                     moved += (t + back) * cost
                     rate += cost * (2 if back else 1) * t  # × n_iter / inside
@@ -826,7 +872,7 @@ def offchip_latency(
                     once = max(0, min(taus) - r_cap)  # single-buffered, T times
                     added = min(step, sum(taus), n_iter // inside * once)
                 first = floor[j] if it is None else it
-                rec(left, inside * f, new, moved, first, nxt, fill + added)
+                rec(left, inside * f, new, moved, first, nxt, fill + added, used)
 
     counts = [sum(1 for f in temporal[d] if f == v) for d, v in items]
     total = tuple(counts)
@@ -840,7 +886,7 @@ def offchip_latency(
             if all(fits(op, full) for op in boot):
                 c_boot = sum(comp[op] for op in boot)
                 rest = sum(comp.values()) - c_boot
-                low = c_boot + max(middle, serial, rest + t_mvm)
+                low = score(c_boot + max(middle, serial, rest + t_mvm), 0.0)
                 splits.append((low, c_boot, boot))
     booted = [0]
     for low, c_boot, boot in sorted(splits):
@@ -849,7 +895,7 @@ def offchip_latency(
         booted[0] = c_boot
         seen.clear()
         start = {op: None if op in boot else tuple(1 for _ in DIMS) for op in OPERANDS}
-        rec(counts, 1, start, 0, None, None, 0)
+        rec(counts, 1, start, 0, None, None, 0, 0.0)
     return min(best[0], cut[0])
 
 
@@ -862,7 +908,11 @@ def refined(
     offchip: bool = True,
 ) -> SpatialBound:
     """``bound`` with :func:`suffix_latency` and :func:`suffix_energy` (and
-    :func:`offchip_latency`, with ``offchip``), searched only below ``best``."""
+    :func:`offchip_latency`, with ``offchip``), searched only below ``best``.
+
+    With ``offchip``, an energy or EDP bound is also searched jointly
+    (:func:`offchip_search`): off-chip tiles small enough to hide the
+    pipeline's fill are refetched, at DRAM energy."""
     e0, leak = bound.dynamic_energy, arch.leakage_pj_per_cycle
     if objective == "latency":
         limit = best
@@ -889,7 +939,23 @@ def refined(
         )
         extra = suffix_energy(layer, arch, bound, max(0.0, room) * (1 + 1e-9))
     e = e0 + extra
-    return replace(bound, latency=lat, energy=e + leak * lat, dynamic_energy=e)
+    out = replace(bound, latency=lat, energy=e + leak * lat, dynamic_energy=e)
+    if offchip and objective != "latency":
+
+        def score(latency: float, spent: float) -> float:
+            lat_ = max(latency, lat)
+            energy = e + spent + leak * lat_
+            return energy if objective == "energy" else lat_ * energy
+
+        floor = out.objective(objective)
+        joint = offchip_search(
+            layer, arch, bound, score, best, floor, mid, serial=serial
+        )
+        if objective == "energy":
+            out = replace(out, energy=max(floor, joint))
+        else:
+            out = replace(out, edp_floor=max(floor, joint))
+    return out
 
 
 def spatial_bounds(
