@@ -21,6 +21,10 @@ semantics, ``solver/evaluator.py``):
 * **off-chip** (:func:`offchip_latency`, when refined). The off-chip port
   moves every operand's tiles, and after the innermost of its triggered loads
   it idles for at least that loop's body, which nothing of its own fills.
+  The pipeline's fill adds to the registers' serial charges
+  (:func:`suffix_serial`): the first off-chip tile in, the last one out.
+  For energy and EDP the same search also charges the DRAM energy of the
+  tiles it refetches to keep that fill small (:func:`offchip_search`).
 * **energy.** ``n_mvm(s)`` = ``n_iter`` × active cores MVMs, each with the
   macro activation and the register accesses of the evaluator's compute energy
   (exact for *s*); every weight, touched input and output crosses DRAM once;
