@@ -37,7 +37,7 @@ from miredo.solver.factor_space import assignment_mapping, match_mapping, model_
 from miredo.solver.hardware import Arch
 from miredo.solver.heuristic import allocate
 from miredo.solver.mapping import Loop, Mapping
-from miredo.solver.spatial_bounds import SpatialBound, promising
+from miredo.solver.spatial_bounds import SpatialBound, mirror_key, promising
 from miredo.solver.validator import validate
 from miredo.solver.workload import DIMS, OPERANDS, Layer
 
@@ -190,32 +190,6 @@ def unrolling_search(
         if found is not None and found[1].objective(objective) < value:
             best = found
     return best
-
-
-def mirror_key(
-    layer: Layer, b: SpatialBound
-) -> tuple[tuple[str, tuple[tuple[str, int], ...]], ...]:
-    """``b``'s unrolling, the same for its P<->Q, R<->S mirror on a square layer."""
-
-    def key(swap: dict[str, str]):
-        return tuple(
-            (ax, tuple(sorted((swap.get(d, d), f) for d, f in dims.items())))
-            for ax, dims in sorted(b.spatial.items())
-        )
-
-    dims = layer.dims
-    square = (
-        dims["P"] == dims["Q"]
-        and dims["R"] == dims["S"]
-        and layer.stride[0] == layer.stride[1]
-        and layer.dilation[0] == layer.dilation[1]
-        and layer.in_hw is not None
-        and layer.in_hw[0] == layer.in_hw[1]
-    )
-    plain = key({})
-    return (
-        min(plain, key({"P": "Q", "Q": "P", "R": "S", "S": "R"})) if square else plain
-    )
 
 
 def into_factor_space(layer: Layer, arch: Arch, m: Mapping) -> Mapping | None:

@@ -976,6 +976,32 @@ def spatial_bounds(
     ]
 
 
+def mirror_key(
+    layer: Layer, b: SpatialBound
+) -> tuple[tuple[str, tuple[tuple[str, int], ...]], ...]:
+    """``b``'s unrolling, the same for its P<->Q, R<->S mirror on a square layer."""
+
+    def key(swap: dict[str, str]):
+        return tuple(
+            (ax, tuple(sorted((swap.get(d, d), f) for d, f in dims.items())))
+            for ax, dims in sorted(b.spatial.items())
+        )
+
+    dims = layer.dims
+    square = (
+        dims["P"] == dims["Q"]
+        and dims["R"] == dims["S"]
+        and layer.stride[0] == layer.stride[1]
+        and layer.dilation[0] == layer.dilation[1]
+        and layer.in_hw is not None
+        and layer.in_hw[0] == layer.in_hw[1]
+    )
+    plain = key({})
+    return (
+        min(plain, key({"P": "Q", "Q": "P", "R": "S", "S": "R"})) if square else plain
+    )
+
+
 RAW, REGISTERS, REFINED = range(3)
 """An unrolling's state in :class:`UnrollingQueue`: its raw bound, refined by
 the register searches, then by the off-chip search too."""
@@ -1000,6 +1026,9 @@ class UnrollingQueue:
         self.heap = [(b.objective(objective), RAW, i) for i, b in enumerate(bounds)]
         heapq.heapify(self.heap)
         self._refined = math.inf  # the lowest fully refined bound so far
+        self._mirrored: dict[tuple, SpatialBound] = {}
+        """Refined bounds by (:func:`mirror_key`, state): a square layer's
+        P<->Q, R<->S mirror is refined once."""
 
     def lowest(self, cut: float = math.inf) -> tuple[float, int, int]:
         """The lowest entry once it is fully refined (or past) or at least
@@ -1011,15 +1040,27 @@ class UnrollingQueue:
             if state >= REFINED or low >= cut:
                 return self.heap[0]
             heapq.heappop(self.heap)
-            # refine the raw bound: refining a refined one counts its extra twice
-            self.tight[i] = refined(
-                self.layer,
-                self.arch,
-                self.raw[i],
-                self.objective,
-                cut if cut < math.inf else self._refined,
-                offchip=state == REGISTERS,
-            )
+            key = (mirror_key(self.layer, self.raw[i]), state)
+            twin = self._mirrored.get(key)
+            if twin is not None:  # the mirror's mappings cost the same
+                self.tight[i] = replace(
+                    self.raw[i],
+                    latency=twin.latency,
+                    energy=twin.energy,
+                    dynamic_energy=twin.dynamic_energy,
+                    edp_floor=twin.edp_floor,
+                )
+            else:
+                # refine the raw bound: refining a refined one counts its extra
+                # twice
+                self.tight[i] = self._mirrored[key] = refined(
+                    self.layer,
+                    self.arch,
+                    self.raw[i],
+                    self.objective,
+                    cut if cut < math.inf else self._refined,
+                    offchip=state == REGISTERS,
+                )
             value = self.tight[i].objective(self.objective)
             if state == REGISTERS:
                 self._refined = min(self._refined, value)

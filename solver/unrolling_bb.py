@@ -23,9 +23,14 @@ from typing import TYPE_CHECKING
 from miredo.solver.bounds import latency_cap
 from miredo.solver.evaluator import Cost, evaluate
 from miredo.solver.hardware import Arch
-from miredo.solver.local_search import mirror_key, unrolling_start
+from miredo.solver.local_search import unrolling_start
 from miredo.solver.mapping import Mapping
-from miredo.solver.spatial_bounds import REFINED, SpatialBound, UnrollingQueue
+from miredo.solver.spatial_bounds import (
+    REFINED,
+    SpatialBound,
+    UnrollingQueue,
+    mirror_key,
+)
 from miredo.solver.validator import validate
 from miredo.solver.workload import Layer
 

@@ -362,3 +362,40 @@ def test_joint_bound_proves_a_resnet18_3x3_mapping() -> None:
     r = refined(layer, TABLE4, b, "edp", math.inf)
     assert r.latency * r.energy < edp / 1.01
     assert edp / 1.005 <= r.edp <= edp
+
+
+def test_queue_refines_a_square_layers_mirror_once(monkeypatch) -> None:
+    """On a square layer the P<->Q, R<->S mirror of an unrolling has the same
+    mappings' costs, so the queue refines one of each pair (per stage) and
+    gives both the same bound; the layer bound is the one without sharing."""
+    import miredo.solver.spatial_bounds as sb
+
+    layer = Layer.conv("c", k=8, c=4, in_hw=(6, 6), r=3, s=3, padding=1)
+    small = load_arch("small")
+    bounds = spatial_bounds(layer, small)
+    with monkeypatch.context() as m:  # no two unrollings share a key
+        m.setattr(sb, "mirror_key", lambda layer, b: id(b))
+        expected = sb.UnrollingQueue(layer, small, "edp", bounds).lowest()[0]
+    calls: list[tuple[object, bool]] = []
+    real = sb.refined
+
+    def counting(layer, arch, bound, objective, best, offchip=True):
+        calls.append((sb.mirror_key(layer, bound), offchip))
+        return real(layer, arch, bound, objective, best, offchip)
+
+    monkeypatch.setattr(sb, "refined", counting)
+    queue = sb.UnrollingQueue(layer, small, "edp", bounds)
+    assert queue.lowest()[0] == expected
+    assert calls and len(calls) == len(set(calls))
+    twins: dict[object, list[int]] = {}
+    for i, b in enumerate(bounds):
+        twins.setdefault(sb.mirror_key(layer, b), []).append(i)
+    both = [
+        ids
+        for ids in twins.values()
+        if len(ids) == 2 and all(queue.tight[i] is not bounds[i] for i in ids)
+    ]
+    assert both
+    for i, j in both:
+        assert queue.tight[i].edp == queue.tight[j].edp
+        assert queue.tight[i].spatial == bounds[i].spatial != bounds[j].spatial
