@@ -10,6 +10,7 @@ from miredo.solver import bounds
 from miredo.solver.hardware import Arch
 from miredo.solver.mapping import Mapping
 from miredo.solver.mip_cpsat import CpSatMiredo
+from miredo.solver.mip_start import factor_space_start
 from miredo.solver.spatial_bounds import SpatialBound
 from miredo.solver.workload import Layer
 
@@ -138,8 +139,6 @@ def _edp_cap(
     ~10¹² cycles on a ResNet-18 layer) coarsens every energy to 0 and the
     objective to a constant. The cap of a start in the model's own space keeps
     every mapping at least as good as that start."""
-    from miredo.solver.backend_highs import factor_space_start
-
     start = factor_space_start(
         layer,
         arch,

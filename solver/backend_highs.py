@@ -7,9 +7,10 @@ reported.
 A representable MIP start matters: HiGHS rarely finds a first incumbent on its
 own on table4's 3x3 convolutions, and the heuristic baseline
 (:mod:`miredo.solver.heuristic`) works with prime factors, which the model's
-Flexible-Factorization space often cannot express. :func:`factor_space_start`
-runs the heuristic's allocation inside the model's factor space; the better of it
-and the caller's hint is the MIP start and sets the caps.
+Flexible-Factorization space often cannot express.
+:func:`~miredo.solver.mip_start.factor_space_start` runs the heuristic's
+allocation inside the model's factor space; the better of it and the caller's
+hint is the MIP start and sets the caps.
 
 EDP is the product L·E, which a MILP cannot state. It is handled by an outer loop
 over the scalarisation ``min E + λ·L`` with ``λ = E/L`` of the incumbent
@@ -22,9 +23,7 @@ has status ``feasible``, gap 1.0 and no bound.
 
 from __future__ import annotations
 
-import itertools
 import math
-import random
 import time
 
 import highspy
@@ -33,18 +32,17 @@ import numpy as np
 from miredo.solver.backend_cpsat import BackendResult
 from miredo.solver.bounds import physical_bound
 from miredo.solver.evaluator import Cost, evaluate
-from miredo.solver.factor_space import Factor
 from miredo.solver.hardware import Arch
-from miredo.solver.heuristic import allocate, loop_orders
-from miredo.solver.mapping import Loop, Mapping
+from miredo.solver.mapping import Mapping
 from miredo.solver.mip_milp import (
     HighsMiredo,
     assignment_mapping,
     match_mapping,
     model_factors,
 )
+from miredo.solver.mip_start import factor_space_start
 from miredo.solver.validator import validate
-from miredo.solver.workload import OPERANDS, Layer
+from miredo.solver.workload import Layer
 
 EDP_MAX_ROUNDS = 4
 """Scalarised solves of the EDP outer loop, at most."""
@@ -76,129 +74,6 @@ def _hint_cost(
         if any(not x and y for k, x in enumerate(kinds) for y in kinds[k + 1 :]):
             return None
     return split, evaluate(layer, arch, split)
-
-
-def _spatial_candidates(
-    arch: Arch, factors: list[Factor], top: int
-) -> list[dict[str, tuple[Factor, ...]]]:
-    """The ``top`` assignments of model factors to axes with the best utilization."""
-    axes = [*arch.array_axes, arch.cores_axis]
-    beam: list[tuple[float, dict[str, tuple[Factor, ...]], tuple[Factor, ...]]] = [
-        (1.0, {}, tuple(factors))
-    ]
-    for ax in axes:
-        nxt: dict[tuple, tuple[float, dict[str, tuple[Factor, ...]], tuple]] = {}
-        for util, chosen, rem in beam:
-            fit = [f for f in rem if f.dim in ax.dims]
-            for k in range(len(fit) + 1):
-                for sub in itertools.combinations(fit, k):
-                    used = math.prod(f.value for f in sub)
-                    if used > ax.size:
-                        continue
-                    new = {**chosen, ax.name: sub}
-                    key = tuple(
-                        (a, tuple(sorted((f.dim, f.value) for f in fs)))
-                        for a, fs in sorted(new.items())
-                    )
-                    if key not in nxt:
-                        left = tuple(f for f in rem if f not in sub)
-                        nxt[key] = (util * used / ax.size, new, left)
-        ranked = sorted(nxt.items(), key=lambda t: (-t[1][0], t[0]))
-        beam = [v for _, v in ranked[: max(8, 4 * top)]]
-    return [chosen for _, chosen, _ in beam[:top]]
-
-
-def factor_space_start(
-    layer: Layer,
-    arch: Arch,
-    objective: str,
-    *,
-    ws: bool = False,
-    allow_bypass: bool = True,
-    allow_double_buffer: bool = True,
-    budget: int = 150,
-    n_spatial: int = 3,
-    seed: int = 0,
-) -> tuple[Mapping, Cost] | None:
-    """A valid mapping in the model's factor space (one loop per model factor).
-
-    The heuristic's bottom-up allocation (:func:`~miredo.solver.heuristic.allocate`)
-    over sampled loop orders of the model's own factors, for the best-utilization
-    spatial assignments of those factors, then greedy bypass and double-buffer
-    toggles; every result is validated and scored by the evaluator.
-    """
-    factors = model_factors(layer)
-    rng = random.Random(seed)
-    rel_w = layer.relevant["W"]
-    best: tuple[float, Mapping, Cost] | None = None
-    bypassable = {
-        op: frozenset(lv for lv in arch.levels_for(op)[1:-1] if arch.level(lv).bypass)
-        for op in OPERANDS
-    }
-    none: dict[str, frozenset[str]] = {op: frozenset() for op in OPERANDS}
-    options = [none, bypassable] if allow_bypass else [none]
-
-    def consider(m: Mapping | None) -> float | None:
-        nonlocal best
-        if m is None or validate(layer, arch, m):
-            return None
-        c = evaluate(layer, arch, m)
-        v = c.objective(objective)
-        if best is None or v < best[0]:
-            best = (v, m, c)
-        return v
-
-    pool: list[tuple[float, Mapping]] = []
-    for chosen in _spatial_candidates(arch, factors, n_spatial):
-        spatial = {
-            ax: tuple(Loop(f.dim, f.value) for f in fs)
-            for ax, fs in chosen.items()
-            if fs
-        }
-        on_axes = {f for fs in chosen.values() for f in fs}
-        loops = [Loop(f.dim, f.value) for f in factors if f not in on_axes]
-        for order in loop_orders(loops, budget, rng):
-            if ws:  # W-relevant loops outside the W-irrelevant ones
-                order = tuple(
-                    [lp for lp in order if lp.dim in rel_w]
-                    + [lp for lp in order if lp.dim not in rel_w]
-                )
-            for bypass in options:
-                m, _ = allocate(layer, arch, spatial, order, bypass, frozenset())
-                v = consider(m)
-                if v is not None and m is not None:
-                    pool.append((v, m))
-    pool.sort(key=lambda t: t[0])
-    for v0, m0 in pool[:3]:  # greedy bypass, then double-buffer toggles
-        cur, bypass, db = v0, dict(m0.bypass), frozenset(m0.double_buffer)
-
-        def trial(
-            tb: dict[str, frozenset[str]], tdb: frozenset, m0: Mapping = m0
-        ) -> bool:
-            nonlocal cur
-            m, _ = allocate(layer, arch, m0.spatial, m0.temporal, tb, tdb)
-            v = consider(m)
-            if v is not None and v < cur:
-                cur = v
-                return True
-            return False
-
-        if allow_bypass:
-            for op in OPERANDS:
-                for lv in bypassable[op]:
-                    tb = {**bypass, op: bypass[op] ^ {lv}}
-                    if trial(tb, db):
-                        bypass = tb
-        if allow_double_buffer:
-            for lvl in arch.levels[1:]:
-                for op in OPERANDS:
-                    if op in lvl.operands and lvl.double_buffer:
-                        tdb = db | {(lvl.name, op)}
-                        if lvl.name not in bypass[op] and trial(bypass, tdb):
-                            db = tdb
-    if best is None:
-        return None
-    return best[1], best[2]
 
 
 def _within(layer: Layer, arch: Arch, mapping: Mapping, cap: int | None) -> bool:
@@ -255,9 +130,9 @@ def solve_highs(
     """Map ``layer`` with the HiGHS MILP (see the module docstring for EDP).
 
     The better of ``hint`` (when the model's factor space can express it) and
-    :func:`factor_space_start` is the MIP start. Its cost sets the caps: latency
-    (latency), energy / leakage (energy) or sqrt(EDP / leakage) (EDP) bounds the
-    latency, never above ``latency_cap`` unless the start itself needs it; its
+    :func:`~miredo.solver.mip_start.factor_space_start` is the MIP start. Its
+    cost sets the caps: latency (latency), energy / leakage (energy) or
+    sqrt(EDP / leakage) (EDP) bounds the latency, never above ``latency_cap`` unless the start itself needs it; its
     energy (energy) or EDP / physical latency bound (EDP) bounds the energy.
     A mapping above ``latency_cap`` is not returned (status ``above_cap``): the
     caller's incumbent is better. ``gap_limit`` is HiGHS's stopping gap:

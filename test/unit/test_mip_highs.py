@@ -8,13 +8,14 @@ import highspy
 import pytest
 
 from miredo.solver.backend_cpsat import solve_cpsat
-from miredo.solver.backend_highs import factor_space_start, solve_highs
+from miredo.solver.backend_highs import solve_highs
 from miredo.solver.evaluator import evaluate
 from miredo.solver.factorization import flexible_factorization
 from miredo.solver.hardware import Arch, load_arch
 from miredo.solver.mapping import Mapping
 from miredo.solver.mip import solve_layer
 from miredo.solver.mip_milp import HighsMiredo
+from miredo.solver.mip_start import factor_space_start
 from miredo.solver.validator import validate
 from miredo.solver.workload import DIMS, OPERANDS, Layer
 
