@@ -132,8 +132,9 @@ def solve_highs(
     The better of ``hint`` (when the model's factor space can express it) and
     :func:`~miredo.solver.mip_start.factor_space_start` is the MIP start. Its
     cost sets the caps: latency (latency), energy / leakage (energy) or
-    sqrt(EDP / leakage) (EDP) bounds the latency, never above ``latency_cap`` unless the start itself needs it; its
-    energy (energy) or EDP / physical latency bound (EDP) bounds the energy.
+    sqrt(EDP / leakage) (EDP) bounds the latency, never above ``latency_cap``
+    unless the start itself needs it; its energy (energy) or EDP / physical
+    latency bound (EDP) bounds the energy.
     A mapping above ``latency_cap`` is not returned (status ``above_cap``): the
     caller's incumbent is better. ``gap_limit`` is HiGHS's stopping gap:
     ``optimal`` means closed to within it, and the gap actually reached is

@@ -18,7 +18,7 @@ semantics, ``solver/evaluator.py``):
   hold two vectors (or the level forbids double buffering); as double-buffered
   otherwise, which never costs more. The bound takes the cheapest d.
 * **physical.** The DRAM-compulsory bound of :mod:`miredo.solver.bounds`.
-* **off-chip** (:func:`offchip_latency`, when refined). The off-chip port
+* **off-chip** (:func:`offchip_search`, when refined). The off-chip port
   moves every operand's tiles, and after the innermost of its triggered loads
   it idles for at least that loop's body, which nothing of its own fills.
   The pipeline's fill adds to the registers' serial charges
@@ -506,7 +506,7 @@ def suffix_search(
 
 
 OFFCHIP_NODES = 3000
-"""Search nodes :func:`offchip_latency` visits per spatial unrolling; past
+"""Search nodes :func:`offchip_search` visits per spatial unrolling; past
 them, each branch left counts at its own lower bound."""
 
 
@@ -551,40 +551,24 @@ def _register_charge_cap(layer: Layer, arch: Arch, regs: list[_Register]) -> flo
     return total
 
 
-def offchip_latency(
-    layer: Layer,
-    arch: Arch,
-    bound: SpatialBound,
-    limit: float = math.inf,
-    enough: float = 0.0,
-    middle: float = 0.0,
-    nodes: int = OFFCHIP_NODES,
-    serial: float = 0.0,
-) -> float:
-    """A latency bound of every mapping with ``bound.spatial``
-    (:func:`offchip_search`)."""
-    return offchip_search(
-        layer, arch, bound, None, limit, enough, middle, nodes, serial
-    )
-
-
 def offchip_search(
     layer: Layer,
     arch: Arch,
     bound: SpatialBound,
-    score: Callable[[float, float], float] | None,
     limit: float = math.inf,
     enough: float = 0.0,
     middle: float = 0.0,
     nodes: int = OFFCHIP_NODES,
     serial: float = 0.0,
+    score: Callable[[float, float], float] | None = None,
 ) -> float:
-    """Min of ``score(latency, spent)`` (the latency alone if ``None``) over the off-chip edges' placements of
-    every mapping with ``bound.spatial``: the latency off-chip traffic and the
-    compute the off-chip port cannot overlap give, and ``spent``, the DRAM
+    """Min of ``score(latency, spent)`` over the off-chip edges' placements of
+    every mapping with ``bound.spatial``: the latency that off-chip traffic and
+    the compute the off-chip port cannot overlap give, and ``spent``, the DRAM
     energy of that traffic beyond one pass over each operand (refetched
-    tiles, partial-sum write-backs and read-backs at psum width). ``score``
-    must not decrease in either argument; ``limit`` and ``enough`` are in its
+    tiles, partial-sum write-backs and read-backs at psum width). Without
+    ``score``, the latency bound alone (no energy is tracked). ``score`` must
+    not decrease in either argument; ``limit`` and ``enough`` are in its
     units.
 
     In the evaluator, ``latency ≥ boot + tail + B_p + I_p`` for the outermost
@@ -662,10 +646,13 @@ def offchip_search(
     def tau(op: str, t_ext: tuple[int, ...], reads: bool) -> int:
         return -(-layer.volume(op, tile(t_ext, True)) * bits_of(op, reads) // bw)
 
+    tracks_energy = score is not None
+
     @functools.cache
     def pj(op: str, t_ext: tuple[int, ...], t: int, back: int) -> float:
-        """DRAM energy of ``t`` transfers, ``back`` of them O read-backs."""
-        if score is None:
+        """DRAM energy of ``t`` transfers, ``back`` of them O read-backs (0
+        when only the latency is searched)."""
+        if not tracks_energy:
             return 0.0
         bits = layer.volume(op, tile(t_ext, True)) * bits_of(op, back > 0)
         if op != "O":
@@ -912,7 +899,7 @@ def refined(
     offchip: bool = True,
 ) -> SpatialBound:
     """``bound`` with :func:`suffix_latency` and :func:`suffix_energy` (and
-    :func:`offchip_latency`, with ``offchip``), searched only below ``best``.
+    :func:`offchip_search`, with ``offchip``), searched only below ``best``.
 
     With ``offchip``, an energy or EDP bound is also searched jointly
     (:func:`offchip_search`): off-chip tiles small enough to hide the
@@ -931,7 +918,7 @@ def refined(
     if offchip:
         serial = suffix_serial(layer, arch, bound, limit)
         lat = max(
-            lat, offchip_latency(layer, arch, bound, limit, lat, mid, serial=serial)
+            lat, offchip_search(layer, arch, bound, limit, lat, mid, serial=serial)
         )
     extra = 0.0
     if objective != "latency":
@@ -953,7 +940,7 @@ def refined(
 
         floor = out.objective(objective)
         joint = offchip_search(
-            layer, arch, bound, score, best, floor, mid, serial=serial
+            layer, arch, bound, best, floor, mid, serial=serial, score=score
         )
         if objective == "energy":
             out = replace(out, energy=max(floor, joint))
@@ -1043,12 +1030,9 @@ class UnrollingQueue:
             key = (mirror_key(self.layer, self.raw[i]), state)
             twin = self._mirrored.get(key)
             if twin is not None:  # the mirror's mappings cost the same
+                raw = self.raw[i]
                 self.tight[i] = replace(
-                    self.raw[i],
-                    latency=twin.latency,
-                    energy=twin.energy,
-                    dynamic_energy=twin.dynamic_energy,
-                    edp_floor=twin.edp_floor,
+                    twin, spatial=raw.spatial, temporal=raw.temporal
                 )
             else:
                 # refine the raw bound: refining a refined one counts its extra

@@ -18,7 +18,7 @@ from miredo.solver.spatial_bounds import (
     bound_for,
     compulsory_energy,
     layer_bound,
-    offchip_latency,
+    offchip_search,
     refined,
     spatial_bounds,
     suffix_latency,
@@ -216,7 +216,7 @@ def test_offchip_bound_counts_what_the_port_cannot_overlap() -> None:
     lifted = total = 0
     for layer, _ in CASES[:5]:
         for b in spatial_bounds(layer, TINY):
-            off = offchip_latency(layer, TINY, b)
+            off = offchip_search(layer, TINY, b)
             assert off >= float(dram_bound(layer, TINY))
             lifted += off > max(b.latency, suffix_latency(layer, TINY, b))
             total += 1
@@ -256,7 +256,7 @@ def test_offchip_bound_is_tight_on_a_dram_bound_downsample() -> None:
     )
     assert b.latency == float(dram_bound(layer, TABLE4)) == 21088
     mid = suffix_latency(layer, TABLE4, b)
-    assert offchip_latency(layer, TABLE4, b, middle=mid) == 22912
+    assert offchip_search(layer, TABLE4, b, middle=mid) == 22912
     assert evaluate(layer, TABLE4, mapping).latency == 22912
 
 
@@ -288,12 +288,12 @@ def test_pipeline_fill_lifts_the_offchip_bound_and_stays_below_every_mapping() -
     temporal = {"P": [2, 3], "Q": [3], "S": [3]}
     b = bound_for(layer, arch, spatial, temporal)
     mid = suffix_latency(layer, arch, b)
-    without = offchip_latency(layer, arch, b, middle=mid)
+    without = offchip_search(layer, arch, b, middle=mid)
     serial = suffix_serial(layer, arch, b)
     assert (without, serial) == (1170, 882)
     bound = {o: refined(layer, arch, b, o, math.inf) for o in OBJECTIVES}
     assert bound["latency"].latency == 1244
-    assert offchip_latency(layer, arch, b, middle=mid, serial=serial) == 1244
+    assert offchip_search(layer, arch, b, middle=mid, serial=serial) == 1244
     edp = bound["edp"]
     assert edp.edp > 1.08 * edp.latency * edp.energy
     loops = {
