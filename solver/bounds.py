@@ -76,6 +76,20 @@ def energy_bound(layer: Layer, arch: Arch) -> float:
     )
 
 
+def latency_limit(objective: str, value: float, e0: float, leak: float) -> float:
+    """The largest latency L at which a mapping spending at least ``e0`` plus
+    leakage ``leak·L`` can reach ``value`` on ``objective``: ``value``
+    (latency), ``e0 + leak·L ≤ value`` (energy) or ``L·(e0 + leak·L) ≤ value``
+    (EDP); ``inf`` when nothing bounds it."""
+    if objective == "latency":
+        return value
+    if objective == "energy":
+        return (value - e0) / leak if leak > 0 else math.inf
+    if leak > 0:
+        return (-e0 + math.sqrt(e0 * e0 + 4 * leak * value)) / (2 * leak)
+    return value / e0 if e0 > 0 else math.inf
+
+
 def latency_cap(
     layer: Layer, arch: Arch, objective: str, incumbent: Cost
 ) -> int | None:
@@ -83,20 +97,14 @@ def latency_cap(
     ``objective`` (``None``: no such bound, energy without leakage).
 
     Every mapping spends at least ``e0`` = :func:`dynamic_energy_bound` plus
-    leakage over its latency L, so beating the incumbent needs L ≤ its latency
-    (latency), ``e0 + leak·L ≤ E`` (energy) or ``L·(e0 + leak·L) ≤ EDP`` (EDP).
-    The incumbent itself always satisfies its own cap."""
+    leakage over its latency (:func:`latency_limit`). The incumbent itself
+    always satisfies its own cap."""
     if objective == "latency":
         return math.ceil(incumbent.latency)
-    e0, leak = dynamic_energy_bound(layer, arch), arch.leakage_pj_per_cycle
-    if objective == "energy":
-        return (
-            math.ceil((incumbent.energy - e0) / leak * (1 + 1e-9)) if leak > 0 else None
-        )
-    if leak > 0:
-        root = (-e0 + math.sqrt(e0 * e0 + 4 * leak * incumbent.edp)) / (2 * leak)
-    elif e0 > 0:
-        root = incumbent.edp / e0
-    else:
-        return None
-    return math.ceil(root * (1 + 1e-9))
+    root = latency_limit(
+        objective,
+        incumbent.objective(objective),
+        dynamic_energy_bound(layer, arch),
+        arch.leakage_pj_per_cycle,
+    )
+    return None if math.isinf(root) else math.ceil(root * (1 + 1e-9))

@@ -46,7 +46,7 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
-from miredo.solver.bounds import dram_bound
+from miredo.solver.bounds import dram_bound, latency_limit
 from miredo.solver.factor_space import model_factors
 from miredo.solver.hardware import Arch, Level
 from miredo.solver.workload import DIMS, OPERANDS, Layer
@@ -905,14 +905,7 @@ def refined(
     (:func:`offchip_search`): off-chip tiles small enough to hide the
     pipeline's fill are refetched, at DRAM energy."""
     e0, leak = bound.dynamic_energy, arch.leakage_pj_per_cycle
-    if objective == "latency":
-        limit = best
-    elif objective == "energy":
-        limit = (best - e0) / leak if leak > 0 else math.inf
-    elif leak > 0:  # lat·(e0 + leak·lat) = best
-        limit = (-e0 + math.sqrt(e0 * e0 + 4 * leak * best)) / (2 * leak)
-    else:
-        limit = best / e0 if e0 > 0 else math.inf
+    limit = latency_limit(objective, best, e0, leak)
     mid = suffix_latency(layer, arch, bound, limit)
     lat = max(bound.latency, mid)
     if offchip:
