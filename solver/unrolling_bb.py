@@ -68,7 +68,7 @@ def branch_and_bound(
     queue: UnrollingQueue,
     incumbent: tuple[Mapping, Cost],
     *,
-    node_time: Callable[[], float],
+    node_time: Callable[[bool], float],
     gap_limit: float,
     workers: int = 2,
     seed: int = 0,
@@ -78,15 +78,17 @@ def branch_and_bound(
 ) -> Outcome:
     """Improve ``incumbent`` over the unrollings of ``queue`` (see the module
     docstring; a queue :func:`~miredo.solver.spatial_bounds.layer_bound`'s
-    work has been done in keeps it); each node solve gets ``node_time()`` seconds (``deterministic``:
-    CP-SAT work units). The ``allow_*`` flags restrict the model's space, as in
-    :func:`~miredo.solver.backend_cpsat.solve_cpsat`."""
+    work has been done in keeps it); each node solve gets ``node_time(closed)``
+    seconds (``deterministic``: CP-SAT work units), ``closed`` telling whether
+    the solve before closed its node. The ``allow_*`` flags restrict the
+    model's space, as in :func:`~miredo.solver.backend_cpsat.solve_cpsat`."""
     from miredo.solver.backend_cpsat import solve_cpsat
 
     best_map, best_cost = incumbent
     value = best_cost.objective(objective)
     lifted: dict[object, float] = {}  # mirror key -> the solve's bound
     solves, last = 0, None
+    closed = False  # the last node solve closed its node
     margin = 0.0 if objective == "latency" else MODEL_MARGIN  # latency is exact
     while True:
         threshold = value * (1 - gap_limit)
@@ -97,7 +99,7 @@ def branch_and_bound(
         node = queue.tight[i]
         key = mirror_key(layer, node)
         if key not in lifted:
-            limit = node_time()
+            limit = node_time(closed)
             if limit < 0.05:
                 queue.push(low, SOLVED, i)
                 break
@@ -133,7 +135,8 @@ def branch_and_bound(
             elif result.bound is not None:
                 found = max(low, result.bound * (1 - margin))
             lifted[key] = min(found, value)
-            if lifted[key] < value * (1 - gap_limit) * (1 - margin):
+            closed = lifted[key] >= value * (1 - gap_limit) * (1 - margin)
+            if not closed:
                 # unproven: the layer cannot be proven here, the rest of the
                 # time is the full model's
                 queue.push(max(low, lifted[key]), SOLVED, i)
