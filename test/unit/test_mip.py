@@ -173,15 +173,16 @@ def test_solve_layer_stops_once_the_layer_bound_proves_the_incumbent(
 
 
 def test_miredo_stages_hand_on_their_incumbents(monkeypatch) -> None:
-    """miredo runs the unrolling search for ``LOCAL_SEARCH`` of its budget, the WS
-    subspace for ``WS_STAGE`` of the rest, then the full model; each stage starts
-    from the best mapping so far."""
+    """miredo runs the unrolling search for ``LOCAL_SEARCH`` of its budget, again
+    from its best mapping for ``RESTART`` of the rest, the WS subspace for
+    ``WS_STAGE`` of what is left, then the full model; each stage starts from
+    the best mapping so far."""
     import miredo.solver.backend_cpsat as backend
     import miredo.solver.mip as mip
-    from miredo.solver.mip import LOCAL_SEARCH, WS_STAGE
+    from miredo.solver.mip import LOCAL_SEARCH, RESTART, WS_STAGE
 
     calls: list[tuple[bool, float, object, object]] = []
-    searched: list[tuple[object, int]] = []
+    searched: list[tuple[object, object, int, int]] = []
 
     def recording(*args, **kw):
         res = solve_cpsat(*args, **kw)
@@ -190,7 +191,7 @@ def test_miredo_stages_hand_on_their_incumbents(monkeypatch) -> None:
 
     def searching(*args, **kw):
         found = unrolling_search(*args, **kw)
-        searched.append((found, kw["steps"]))
+        searched.append((args[2], found, kw["steps"], kw["seed"]))
         return found
 
     monkeypatch.setattr(backend, "solve_cpsat", recording)
@@ -198,18 +199,23 @@ def test_miredo_stages_hand_on_their_incumbents(monkeypatch) -> None:
     monkeypatch.setattr(mip, "UNROLLING_BB", 0.0)  # its own test below
     layer, budget = Layer.conv("pw", k=16, c=16, in_hw=(7, 7)), 1.0
     miredo = solve_layer(layer, SMALL, time_limit=budget, deterministic=True)
-    [(found, steps)] = searched
+    h_map, h_cost = heuristic_mapping(layer, SMALL, "edp")
+    [(start, found, steps, seed), (again_start, again, again_steps, again_seed)] = (
+        searched
+    )
+    assert start == h_map and seed == 0
     assert steps == int(budget * LOCAL_SEARCH * STEPS_PER_SECOND)
+    assert found is not None and again is not None
+    assert found[1].edp < h_cost.edp  # this layer's local search beats the heuristic
+    assert again_start == found[0] and again_seed == 1
+    left = budget * (1 - LOCAL_SEARCH)
+    assert again_steps == int(left * RESTART * STEPS_PER_SECOND)
+    ls_map, ls_cost = again if again[1].edp < found[1].edp else found
     (ws, t_ws, ws_hint, ws_map), (full, t_full, hint, _) = calls
     assert ws and not full
-    left = budget * (1 - LOCAL_SEARCH)
+    left *= 1 - RESTART
     assert t_ws == pytest.approx(left * WS_STAGE)
     assert t_full == pytest.approx(left * (1 - WS_STAGE))
-    h_cost = heuristic_mapping(layer, SMALL, "edp")[1]
-    assert found is not None
-    ls_map, ls_cost = found
-    assert ls_cost.edp < h_cost.edp  # this layer's local search beats the heuristic
-    h_map = heuristic_mapping(layer, SMALL, "edp")[0]
     assert ws_hint == (ls_map if weight_stationary(layer, ls_map) else h_map)
     ws_edp = evaluate(layer, SMALL, ws_map).edp if ws_map else float("inf")
     assert hint == (ws_map if ws_edp < ls_cost.edp else ls_map)
