@@ -8,6 +8,7 @@ from miredo.solver.hardware import load_arch
 from miredo.solver.heuristic import heuristic_mapping
 from miredo.solver.local_search import (
     FIRST_NODE,
+    NODE_PATIENCE,
     into_factor_space,
     local_search,
     unrolling_search,
@@ -106,6 +107,31 @@ def test_unrolling_search_is_at_least_its_first_node(layer: Layer) -> None:
     assert not validate(layer, SMALL, found[0]) and _in_factor_space(layer, found[0])
     again = unrolling_search(layer, SMALL, start, "edp", bounds, steps=4000, seed=3)
     assert again == found
+
+
+def test_unrolling_search_stops_after_vain_nodes(monkeypatch) -> None:
+    """Once ``NODE_PATIENCE`` unrollings in a row found nothing better, the
+    search over unrollings ends, its budget unspent."""
+    import miredo.solver.local_search as ls
+
+    layer = LAYERS[0]
+    start, _ = heuristic_mapping(layer, SMALL, "edp")
+    bounds = spatial_bounds(layer, SMALL)
+    first = local_search(layer, SMALL, start, "edp", steps=1)
+    assert first is not None
+    calls: list[bool] = []
+
+    def vain(*args, **kw):  # the first search's mapping, then nothing better
+        calls.append(kw["unroll"])
+        return first
+
+    monkeypatch.setattr(ls, "local_search", vain)
+    # a start worse than every unrolling's bound: no node is pruned
+    _, keep = promising(layer, SMALL, "edp", first[1].edp, bounds)
+    assert len(keep) > NODE_PATIENCE + 1
+    found = unrolling_search(layer, SMALL, start, "edp", bounds, steps=10**6)
+    assert found == first
+    assert calls == [True] + [False] * NODE_PATIENCE
 
 
 @pytest.mark.parametrize("budget", [{"steps": 0}, {"seconds": 0.0}, {"seconds": -1.0}])
