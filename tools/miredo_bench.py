@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from miredo.tools.errors import one_line_usage_errors, run_reporting_errors
+from miredo.tools.solve_options import add_solve_options, solve_options
 
 BUILTIN = (
     "resnet18",
@@ -66,32 +67,12 @@ def _parser() -> argparse.ArgumentParser:
         "--model", required=True, help=f"an .onnx file or one of {', '.join(BUILTIN)}"
     )
     p.add_argument("--arch", default="table4", help="hardware name or YAML path")
-    p.add_argument("--objective", default="edp", choices=["latency", "energy", "edp"])
-    p.add_argument(
-        "--time-limit", type=float, default=30.0, help="seconds per layer and mapper"
-    )
-    p.add_argument(
-        "--gap-limit", type=float, default=0.01, help="stop a solve within this gap"
-    )
     p.add_argument(
         "--mappers",
         default=",".join(MAPPERS),
         help="comma-separated mappers to compare (default: miredo,ws,heuristic)",
     )
-    p.add_argument(
-        "--solver", default="cpsat", choices=["cpsat", "highs"], help="MIP backend"
-    )
-    p.add_argument("--workers", type=int, default=2, help="solver threads")
-    p.add_argument(
-        "-j", "--jobs", type=int, default=1, help="layers solved in parallel"
-    )
-    p.add_argument(
-        "--cache",
-        default="default",
-        metavar="PATH",
-        help="solution cache database (default: in the user cache dir)",
-    )
-    p.add_argument("--no-cache", action="store_true", help="do not use the cache")
+    add_solve_options(p)
     p.add_argument(
         "-o",
         "--output",
@@ -194,12 +175,7 @@ def _model_file(model: str, resolution: int | None, directory: Path) -> str:
 
 def _check_options(ns: argparse.Namespace) -> tuple[list[str], list[str]]:
     from miredo.errors import MiredoError
-    from miredo.solver.jobs import option_problems
 
-    for name, message in option_problems(
-        ns.time_limit, ns.gap_limit, ns.workers, ns.jobs
-    ):
-        raise MiredoError(message, "-j/--jobs" if name == "jobs" else f"--{name}")
     mappers = _list(ns.mappers)
     bad = [m for m in mappers if m not in MAPPERS]
     if not mappers or bad or len(set(mappers)) != len(mappers):
@@ -304,20 +280,12 @@ def main(args: Sequence[str] | None = None) -> None:
         from miredo.pipeline import CompileOptions
         from miredo.tools.output import atomic_write_text
 
+        solve = solve_options(ns)
         mappers, sweeps = _check_options(ns)
         with tempfile.TemporaryDirectory(prefix="miredo-bench-") as tmpdir:
             tmp = Path(tmpdir)
             model_path = _model_file(ns.model, ns.resolution, tmp)
-            options = CompileOptions(
-                arch=ns.arch,
-                objective=ns.objective,
-                solver=ns.solver,
-                time_limit=ns.time_limit,
-                workers=ns.workers,
-                gap_limit=ns.gap_limit,
-                jobs=ns.jobs,
-                cache=None if ns.no_cache else ns.cache,
-            )
+            options = CompileOptions(arch=ns.arch, **solve)
             bar = tqdm(total=0, unit="layer", disable=ns.quiet or None, file=sys.stderr)
 
             def on_start(n: int) -> None:

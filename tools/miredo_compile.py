@@ -18,6 +18,7 @@ import time
 from collections.abc import Sequence
 
 from miredo.tools.errors import one_line_usage_errors, run_reporting_errors
+from miredo.tools.solve_options import add_solve_options, solve_options
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,53 +40,13 @@ def _parser() -> argparse.ArgumentParser:
         help="shipped hardware name (table4, miredo-ref, small, tiny) or a "
         "YAML path (default: table4)",
     )
-    p.add_argument("--objective", default="edp", choices=("latency", "energy", "edp"))
     p.add_argument("--mapper", default="miredo", choices=("miredo", "ws", "heuristic"))
-    p.add_argument("--solver", default="cpsat", choices=("cpsat", "highs"))
-    p.add_argument(
-        "--time-limit",
-        type=float,
-        default=30.0,
-        help="solver time limit per layer in seconds (default: 30)",
-    )
-    p.add_argument(
-        "--gap-limit",
-        type=float,
-        default=0.01,
-        help="stop a solve within this relative gap (default: 0.01)",
-    )
-    p.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        help="solver threads per layer (default: 2, or 1 with -j > 1)",
-    )
-    p.add_argument(
-        "-j",
-        "--jobs",
-        type=int,
-        default=None,
-        help="layers solved in parallel (default: the number of cores)",
-    )
+    add_solve_options(p)
     p.add_argument(
         "--scheduler",
         default=None,
         metavar="tcp://HOST:PORT",
         help="solve on this Dask distributed scheduler (needs miredo[dask])",
-    )
-    p.add_argument(
-        "--cache",
-        default="default",
-        metavar="PATH",
-        help="solution cache database (default: in the user cache dir)",
-    )
-    p.add_argument("--no-cache", action="store_true", help="do not use the cache")
-    p.add_argument(
-        "--deterministic",
-        action="store_true",
-        help="reproducible solves whatever -j and the machine load: CP-SAT "
-        "with a deterministic work limit (--time-limit units) and one "
-        "thread per layer",
     )
     p.add_argument(
         "--flat-program",
@@ -103,14 +64,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     def body() -> None:
         from tqdm import tqdm
 
-        from miredo.errors import MiredoError
         from miredo.pipeline import CompileOptions, compile_model, write_outputs
-        from miredo.solver.jobs import option_problems
 
-        for name, message in option_problems(
-            args.time_limit, args.gap_limit, args.workers, args.jobs
-        ):
-            raise MiredoError(message, "-j/--jobs" if name == "jobs" else f"--{name}")
+        solve = solve_options(args)
         start = time.perf_counter()
         bar: list[tqdm] = []
 
@@ -125,23 +81,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             )
             bar[0].update()
 
-        import os
-
-        jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
-        workers = args.workers if args.workers is not None else (1 if jobs > 1 else 2)
-
         options = CompileOptions(
-            arch=args.arch,
-            objective=args.objective,
-            mapper=args.mapper,
-            solver=args.solver,
-            time_limit=args.time_limit,
-            workers=workers,
-            gap_limit=args.gap_limit,
-            jobs=jobs,
-            scheduler=args.scheduler,
-            cache=None if args.no_cache else args.cache,
-            deterministic=args.deterministic,
+            arch=args.arch, mapper=args.mapper, scheduler=args.scheduler, **solve
         )
         try:
             result = compile_model(

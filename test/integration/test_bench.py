@@ -197,6 +197,8 @@ def test_no_sim_json_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
         (["--model", "resnet_block", "--sweep", "models", "--no-sim"], "--sweep"),
         (["--model", "resnet_block", "--sweep", "everything"], "--sweep"),
         (["--model", "resnet_block", "--procs", "0"], "--procs"),
+        (["--model", "resnet_block", "--workers", "0"], "--workers"),
+        (["--model", "resnet_block", "--gap-limit", "-1"], "--gap-limit"),
         (
             [
                 *("--model", "resnet_block", "--arch", "small", "--mappers"),
