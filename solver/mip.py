@@ -42,9 +42,9 @@ the whole gap limit it stopped just inside it, above what the ws MIP then found
 (ResNet-18 on table4, 10 s: fc miredo/ws 1.0056, layer4 conv2 1.0064; at a
 quarter, 0.9962 and 1.0000)."""
 RESTART = 0.6
-"""Share of the time left after an unproven branch and bound spent on a
-second local search, from the best mapping so far with the next seed (0
-disables it); the rest goes to the MIPs. A search ends in the basin its seed
+"""Share of the time left, once the local search and (CP-SAT) the branch and
+bound leave the layer unproven, spent on a second local search from the best
+mapping so far with the next seed (0 disables it); the rest goes to the MIPs. A search ends in the basin its seed
 leads to, and the MIP stages after it seldom leave one: ResNet-18 on table4,
 EDP, a second 7500-step search from each of seeds 0-7's result moved layer3
 conv2 from 7.8620e12 in 2 seeds of 8 to 5, conv1 from 2.2546e13 to 1.7432e13
@@ -238,7 +238,9 @@ def solve_layer(
     if mapper == "miredo" and h_cost.objective(objective) <= proven:
         return finish(h_map, h_cost, "optimal")
 
-    def local(start: Mapping, share: float, rng: int) -> tuple[Mapping, Cost] | None:
+    def local(
+        start: Mapping, share: float, search_seed: int
+    ) -> tuple[Mapping, Cost] | None:
         """The local search from ``start`` for ``share`` of the time left."""
         return unrolling_search(
             layer,
@@ -251,7 +253,7 @@ def solve_layer(
                 if deterministic
                 else {"seconds": budget(share)}
             ),
-            seed=rng,
+            seed=search_seed,
             stop_at=low / (1 - gap_limit * LOCAL_SEARCH_TARGET),
         )
 
@@ -293,7 +295,7 @@ def solve_layer(
         if best_cost.objective(objective) <= proven:
             return finish(best_map, best_cost, "optimal")
     # The incumbent: the heuristic mapping, then (miredo) the local search's, the
-    # branch and bound's and the WS-restricted MIP's.
+    # branch and bound's, the second local search's and the WS-restricted MIP's.
     staged_share = WS_STAGE if mapper == "miredo" else 0.0
     if staged_share > 0:
         # Stage 1: the weight-stationary subspace is smaller and its MIP finds good
