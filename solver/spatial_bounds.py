@@ -23,6 +23,8 @@ semantics, ``solver/evaluator.py``):
   it idles for at least that loop's body, which nothing of its own fills.
   The pipeline's fill adds to the registers' serial charges
   (:func:`suffix_serial`): the first off-chip tile in, the last one out.
+  The registers' edges are placed along the same loop order as the off-chip
+  ones, so an off-chip placement pays the register reloads its order causes.
   For energy and EDP the same search also charges the DRAM energy of the
   tiles it refetches to keep that fill small (:func:`offchip_search`).
 * **energy.** ``n_mvm(s)`` = ``n_iter`` × active cores MVMs, each with the
@@ -363,6 +365,27 @@ def _edge_pj(arch: Arch, r: _Register, reads: bool) -> tuple[float, float]:
     return up, down
 
 
+def _register_edge(
+    layer: Layer,
+    arch: Arch,
+    r: _Register,
+    ext: tuple[int, ...],
+    t: int,
+    back: int,
+    active: int,
+) -> tuple[int, int, float]:
+    """``(serial, busy, moved)`` of ``t`` transfers of the tile ``ext`` into the
+    register, ``back`` of them O read-backs: its single-buffered charge, its
+    port's busy cycles and the energy it moves on ``active`` cores."""
+    elems = _volume(layer, r, ext)
+    reads = back > 0
+    tau = _tau(arch, r, elems, reads)
+    busy = (t + back) * tau
+    serial = busy if _single_only(arch, r, elems) else 0
+    up, down = _edge_pj(arch, r, reads)
+    return serial, busy, active * elems * (t * up + back * down)
+
+
 def suffix_latency(
     layer: Layer, arch: Arch, bound: SpatialBound, limit: float = math.inf
 ) -> float:
@@ -424,17 +447,6 @@ def suffix_search(
     best = [min(limit, math.inf)]
     ports = sorted({r.port for r in regs})
 
-    def charge(r: _Register, ext: tuple[int, ...], t: int, back: int):
-        """``t`` transfers, ``back`` of them O read-backs."""
-        elems = _volume(layer, r, ext)
-        reads = back > 0
-        tau = _tau(arch, r, elems, reads)
-        busy = (t + back) * tau
-        serial = busy if _single_only(arch, r, elems) else 0
-        up, down = _edge_pj(arch, r, reads)
-        moved = active * elems * (t * up + back * down)
-        return serial, busy, moved
-
     def value(acc: dict[str, tuple[int, int]], moved: list[float]) -> float:
         serial = base + max(sr for sr, _ in acc.values())
         lat = max(serial, max(bz for _, bz in acc.values()))
@@ -485,8 +497,14 @@ def suffix_search(
                         continue
                     r = regs[k]
                     t = n_iter // inside
-                    sr, bz, mv = charge(
-                        r, states[k], t, t - t // red_out if r.op == "O" else 0
+                    sr, bz, mv = _register_edge(
+                        layer,
+                        arch,
+                        r,
+                        states[k],
+                        t,
+                        t - t // red_out if r.op == "O" else 0,
+                        active,
                     )
                     old = new_acc[r.port]
                     new_acc[r.port] = (old[0] + sr, old[1] + bz)
@@ -566,6 +584,8 @@ def offchip_search(
     nodes: int = OFFCHIP_NODES,
     serial: float = 0.0,
     score: Callable[[float, float], float] | None = None,
+    counted: float = 0.0,
+    registers: bool = True,
 ) -> float:
     """Min of ``score(latency, spent)`` over the off-chip edges' placements of
     every mapping with ``bound.spatial``: the latency that off-chip traffic and
@@ -603,11 +623,17 @@ def offchip_search(
     A depth-first search from the inside out decides where each operand's
     off-chip edge triggers (a tile grown by a loop must fit in one of the levels
     that may receive it), once per set of operands that never trigger, the
-    cheapest-looking set first; the first trigger fixes M. A state no better
+    cheapest-looking set first; the first trigger fixes M. With ``registers``,
+    the same search decides where each register's edge triggers, as
+    :func:`suffix_search` does but on this loop order: ``serial`` and
+    ``middle`` rise to that order's register charges and port time, and the
+    energy its register transfers move beyond ``counted`` (what the caller's
+    ``score`` counts already) adds to ``spent``. Loops go inside at once only
+    when relevant to no open edge of either kind. A state no better
     than one already searched (the same loops left, tiles and ``W_{j*+1}``; no
-    less traffic and idle time, no more off-chip work per iteration) is cut,
-    and so are branches scoring at or above ``limit`` (the result is then
-    ``limit``).
+    less traffic and idle time, no more off-chip work per iteration, no less
+    register charge and energy) is cut, and so are branches scoring at or
+    above ``limit`` (the result is then ``limit``).
     The search stops at the first placement at or below ``enough`` (a bound
     known otherwise) and returns its value; past ``nodes`` states, every branch
     left counts at its own lower bound, so the result stays a bound.
@@ -621,6 +647,7 @@ def offchip_search(
     t_mvm = arch.t_mvm
     prec = arch.precision
     bw = top.bw_bits_per_cycle
+    active = math.prod(core.values())
     kids = {op: _children(arch, op, top) for op in OPERANDS}
 
     def tile(t_ext: tuple[int, ...], cores: bool) -> dict[str, int]:
@@ -675,6 +702,65 @@ def offchip_search(
     seen: dict[tuple, list[tuple[int, int, int, int, float]]] = {}
     r_cap = _register_charge_cap(layer, arch, regs)
     visited, cut = [0], [math.inf]
+    # the registers' edges along the same loop order (as in :func:`suffix_search`)
+    tracked = regs if registers else []
+    r_rel = [[d in layer.relevant[r.op] for d, _ in items] for r in tracked]
+    r_ports = sorted({r.port for r in tracked})
+    r_comp = [
+        _compulsory_into(layer, arch, r.op, r.level, core) if tracks_energy else 0.0
+        for r in tracked
+    ]
+    base = n_iter * t_mvm
+
+    def r_serial(acc: tuple[tuple[int, int], ...]) -> int:
+        """``n_iter·t_mvm`` plus the largest port's single-buffered charges."""
+        return base + max((sr for sr, _ in acc), default=0)
+
+    def r_spent(r_moved: tuple[float, ...]) -> float:
+        """Register transfer energy beyond ``counted`` (in the score already)."""
+        extra = sum(max(0.0, m - c) for m, c in zip(r_moved, r_comp, strict=True))
+        return max(0.0, extra - counted)
+
+    @functools.cache
+    def r_grow(k: int, ext: tuple[int, ...], j: int) -> list[tuple[int, ...] | None]:
+        """Register ``k``'s tiles after loop ``j``: grown, if it fits, or none."""
+        grown = list(ext)
+        grown[DIMS.index(items[j][0])] *= items[j][1]
+        fits_ = _fits(layer, tracked[k], tuple(grown))
+        return [tuple(grown), None] if fits_ else [None]
+
+    @functools.cache
+    def r_edge(k: int, ext: tuple[int, ...], t: int, back: int):
+        return _register_edge(layer, arch, tracked[k], ext, t, back, active)
+
+    def r_steps(
+        j: int, inside: int, left: list[int], r_st: tuple, acc: tuple, r_moved: tuple
+    ) -> Iterator[tuple[tuple, tuple, tuple]]:
+        """The registers' choices at loop ``j`` (absorb it, or trigger there)."""
+        movers = [k for k, st in enumerate(r_st) if st is not None and r_rel[k][j]]
+        if not movers:
+            yield r_st, acc, r_moved
+            return
+        options = [r_grow(k, r_st[k], j) for k in movers]
+        red_out = math.prod(
+            f_i**c
+            for (d_i, f_i), c in zip(items, left, strict=True)
+            if d_i not in layer.relevant["O"]
+        )
+        for choice in itertools.product(*options):
+            st, ac, mv = list(r_st), list(acc), list(r_moved)
+            for k, grown in zip(movers, choice, strict=True):
+                st[k] = grown
+                if grown is not None:
+                    continue
+                r = tracked[k]
+                t = n_iter // inside
+                back = t - t // red_out if r.op == "O" else 0
+                sr, bz, e = r_edge(k, r_st[k], t, back)
+                u = r_ports.index(r.port)
+                ac[u] = (ac[u][0] + sr, ac[u][1] + bz)
+                mv[k] = e
+            yield tuple(st), tuple(ac), tuple(mv)
 
     @functools.cache
     def reloads(
@@ -755,6 +841,9 @@ def offchip_search(
         port: tuple[int, int, int, int] | None,
         fill: int,
         spent: float,
+        r_st: tuple,
+        r_acc: tuple,
+        r_moved: tuple,
     ) -> None:
         """``it``: the floor of the innermost loop (the first placed); once an
         edge has triggered, ``port = (M, W_{j*+1}, rate, idle)``: ``n_iter`` ×
@@ -771,21 +860,29 @@ def offchip_search(
                 for (d, _), c in zip(items, counts, strict=True)
             ):
                 return
+        r_open = [k for k, st in enumerate(r_st) if st is not None]
         if port is not None:  # loops relevant to no open operand go inside
             for j, (d, f) in enumerate(items):
-                if counts[j] and not any(d in layer.relevant[op] for op in open_):
+                if (
+                    counts[j]
+                    and not any(d in layer.relevant[op] for op in open_)
+                    and not any(r_rel[k][j] for k in r_open)
+                ):
                     inside *= f ** counts[j]
                     counts[j] = 0
         # max(Lat_0, B_p + I_p) ≥ always; open operands move at least their
         # whole operand
-        always = max(middle, n_iter * (min(floor) if it is None else it))
+        r_lat = max(r_serial(r_acc), max((bz for _, bz in r_acc), default=0))
+        always = max(middle, r_lat, n_iter * (min(floor) if it is None else it))
         if port is None:
             idle = inside * it if inside > 1 and it is not None else t_mvm
         else:
             idle = port[3]
         pending = sum(comp[op] for op in open_)
+        w0 = max(serial, r_serial(r_acc))
         low = score(
-            booted[0] + max(always, serial + fill, trig + pending + idle), spent
+            booted[0] + max(always, w0 + fill, trig + pending + idle),
+            spent + r_spent(r_moved),
         )
         if low >= best[0] or best[0] <= enough:
             return
@@ -801,15 +898,22 @@ def offchip_search(
             tuple(states[op] for op in OPERANDS),
             it,
             None if port is None else port[:2],
+            r_st,
         )
         rate = 0 if port is None else port[2]
         front = seen.setdefault(key, [])
+        r_cost = (*(x for pair in r_acc for x in pair), *r_moved)
         if any(
-            t <= trig and i <= idle and r >= rate and fl <= fill and e <= spent
-            for t, i, r, fl, e in front
+            t <= trig
+            and i <= idle
+            and r >= rate
+            and fl <= fill
+            and e <= spent
+            and all(a <= b for a, b in zip(rc, r_cost, strict=True))
+            for t, i, r, fl, e, rc in front
         ):
             return
-        front.append((trig, idle, rate, fill, spent))
+        front.append((trig, idle, rate, fill, spent, r_cost))
         for j, (d, f) in enumerate(items):
             if not counts[j]:
                 continue
@@ -868,7 +972,18 @@ def offchip_search(
                     once = max(0, min(taus) - r_cap)  # single-buffered, T times
                     added = min(step, sum(taus), n_iter // inside * once)
                 first = floor[j] if it is None else it
-                rec(left, inside * f, new, moved, first, nxt, fill + added, used)
+                for r_next in r_steps(j, inside, left, r_st, r_acc, r_moved):
+                    rec(
+                        left,
+                        inside * f,
+                        new,
+                        moved,
+                        first,
+                        nxt,
+                        fill + added,
+                        used,
+                        *r_next,
+                    )
 
     counts = [sum(1 for f in temporal[d] if f == v) for d, v in items]
     total = tuple(counts)
@@ -891,7 +1006,19 @@ def offchip_search(
         booted[0] = c_boot
         seen.clear()
         start = {op: None if op in boot else tuple(1 for _ in DIMS) for op in OPERANDS}
-        rec(counts, 1, start, 0, None, None, 0, 0.0)
+        rec(
+            counts,
+            1,
+            start,
+            0,
+            None,
+            None,
+            0,
+            0.0,
+            tuple(r.base for r in tracked),
+            tuple((0, 0) for _ in r_ports),
+            tuple(0.0 for _ in tracked),
+        )
     return min(best[0], cut[0])
 
 
@@ -938,7 +1065,15 @@ def refined(
 
         floor = out.objective(objective)
         joint = offchip_search(
-            layer, arch, bound, best, floor, mid, serial=serial, score=score
+            layer,
+            arch,
+            bound,
+            best,
+            floor,
+            mid,
+            serial=serial,
+            score=score,
+            counted=extra,
         )
         if objective == "energy":
             out = replace(out, energy=max(floor, joint))
