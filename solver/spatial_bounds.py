@@ -523,14 +523,15 @@ def suffix_search(
     return best[0]
 
 
-OFFCHIP_NODES = 10000
+OFFCHIP_NODES = 30000
 """Search nodes :func:`offchip_search` visits per spatial unrolling; past
 them, each branch left counts at its own lower bound. At 3000, the search on
 layer3 conv2's best unrolling (table4) stopped just short of its end and
 returned its open branches' bound, 101,824 cycles; it ends at 102,784
-(0.14 s either way). ResNet-18 layer bounds (EDP), 3000 → 10000: conv1
-1.6076e13 → 1.6637e13 (0.4 → 2.1 s), layer3 conv2 7.7391e12 → 7.8157e12,
-the other ten unchanged (and unchanged again at 30000)."""
+(0.14 s either way). With the registers' edges searched on the same loop
+order, conv1's layer bound (EDP) needs more: 1.6227e13 at 10000 nodes
+(2.2 s), 1.7208e13 at 30000 (3.1 s) and at 100000; the other eleven ResNet-18
+layers are the same at 10000 and 30000, in the same time."""
 
 
 def _children(arch: Arch, op: str, parent: Level) -> list[Level]:
