@@ -25,8 +25,9 @@ semantics, ``solver/evaluator.py``):
   (:func:`suffix_serial`): the first off-chip tile in, the last one out.
   The registers' edges are placed along the same loop order as the off-chip
   ones, so an off-chip placement pays the register reloads its order causes.
-  For energy and EDP the same search also charges the DRAM energy of the
-  tiles it refetches to keep that fill small (:func:`offchip_search`).
+  For energy and EDP the same search also charges the energy, at DRAM and
+  at the receiving level, of the tiles it refetches to keep that fill small,
+  and of output tiles a buffer holds at psum width (:func:`offchip_search`).
 * **energy.** ``n_mvm(s)`` = ``n_iter`` × active cores MVMs, each with the
   macro activation and the register accesses of the evaluator's compute energy
   (exact for *s*); every weight, touched input and output crosses DRAM once;
@@ -321,26 +322,36 @@ def _compulsory_into(
     layer: Layer, arch: Arch, op: str, c: Level, core: dict[str, int]
 ) -> float:
     """The share of :func:`compulsory_energy` of the edge into level ``c``."""
-    prec = arch.precision
-    piece = {d: n // core.get(d, 1) for d, n in layer.dims.items()}
-    full = layer.full_volume(op)
-    sliced = math.prod(core.values()) * layer.volume(op, piece)
-    inner = arch.innermost(op)
-
-    def energy(lv: Level, into: bool) -> float:
-        """``into``: the level receives the data (O: sends it)."""
-        if op != "O":
-            bits = prec.input if op == "I" else prec.weight
-        else:
-            bits = prec.psum if lv.name == inner else min(prec.psum, prec.output)
-        pj = lv.read_pj_per_bit if (op == "O") == into else lv.write_pj_per_bit
-        return (sliced if lv.per_core else full) * bits * pj
-
     parents = _parents(arch, op, c)
     parent = (
-        0.0 if arch.levels[0] in parents else min(energy(p, False) for p in parents)
+        0.0
+        if arch.levels[0] in parents
+        else min(_one_pass(layer, arch, op, p, core, False) for p in parents)
     )
-    return energy(c, True) + parent
+    return _one_pass(layer, arch, op, c, core, True) + parent
+
+
+def _one_pass(
+    layer: Layer, arch: Arch, op: str, lv: Level, core: dict[str, int], into: bool
+) -> float:
+    """Energy of level ``lv`` receiving all of ``op`` once (O: sending it up;
+    ``into`` false: the other end of the edge), on the cores split ``core``:
+    ``active`` × the core's slice for a per-core level, the whole operand for a
+    shared one; O at its narrowest precision above the register."""
+    prec = arch.precision
+    if op != "O":
+        bits = prec.input if op == "I" else prec.weight
+    else:
+        bits = (
+            prec.psum if lv.name == arch.innermost(op) else min(prec.psum, prec.output)
+        )
+    if lv.per_core:
+        piece = {d: n // core.get(d, 1) for d, n in layer.dims.items()}
+        elems = math.prod(core.values()) * layer.volume(op, piece)
+    else:
+        elems = layer.full_volume(op)
+    pj = lv.read_pj_per_bit if (op == "O") == into else lv.write_pj_per_bit
+    return elems * bits * pj
 
 
 def _edge_pj(arch: Arch, r: _Register, reads: bool) -> tuple[float, float]:
@@ -590,9 +601,10 @@ def offchip_search(
 ) -> float:
     """Min of ``score(latency, spent)`` over the off-chip edges' placements of
     every mapping with ``bound.spatial``: the latency that off-chip traffic and
-    the compute the off-chip port cannot overlap give, and ``spent``, the DRAM
+    the compute the off-chip port cannot overlap give, and ``spent``, the
     energy of that traffic beyond one pass over each operand (refetched
-    tiles, partial-sum write-backs and read-backs at psum width). Without
+    tiles, partial-sum write-backs and read-backs at psum width), at DRAM and
+    at the cheapest level that may receive it. Without
     ``score``, the latency bound alone (no energy is tracked). ``score`` must
     not decrease in either argument; ``limit`` and ``enough`` are in its
     units.
@@ -697,6 +709,34 @@ def offchip_search(
     full = tuple(math.prod(temporal.get(d, [])) for d in DIMS)
     comp = {op: tau(op, full, False) for op in OPERANDS}
     one_pass = {op: pj(op, full, 1, 0) for op in OPERANDS}  # counted in ``bound``
+    o_reg = next((r for r in regs if r.op == "O"), None)
+    o_feed = _parents(arch, "O", o_reg.level)[0].name if o_reg else None
+
+    @functools.cache
+    def landed(op: str, t_ext: tuple[int, ...], t: int, back: int, psum: bool) -> float:
+        """Energy at the receiving end of ``t`` off-chip transfers (``back`` of
+        them O read-backs) beyond the one pass :func:`compulsory_energy`
+        counts there, at the cheapest child. O is held at psum width in a
+        child when a reduction loop is outside its trigger (``back``) or, with
+        ``psum``, outside its register's trigger in the child that feeds the
+        register directly."""
+        if not tracks_energy:
+            return 0.0
+        out = math.inf
+        for c in kids[op]:
+            elems = layer.volume(op, tile(t_ext, not c.per_core))
+            elems *= active if c.per_core else 1
+            if op == "O":
+                wide = back or (psum and c.name == o_feed)
+                wide = wide or c.name == arch.innermost("O")
+                bits = prec.psum if wide else min(prec.psum, prec.output)
+                e = elems * bits * (t * c.read_pj_per_bit + back * c.write_pj_per_bit)
+            else:
+                e = t * elems * bits_of(op, False) * c.write_pj_per_bit
+            counted = 0.0 if c.bypass else _one_pass(layer, arch, op, c, core, True)
+            out = min(out, max(0.0, e - counted))
+        return out
+
     items = sorted({(d, f) for d, fs in temporal.items() for f in fs})
     floor = [_iteration_floor(layer, arch, d, f, regs) for d, f in items]
     best = [min(limit, math.inf)]
@@ -733,6 +773,12 @@ def offchip_search(
     @functools.cache
     def r_edge(k: int, ext: tuple[int, ...], t: int, back: int):
         return _register_edge(layer, arch, tracked[k], ext, t, back, active)
+
+    o_k = next((k for k, r in enumerate(tracked) if r.op == "O"), None)
+
+    def o_closed(r_st: tuple) -> bool:
+        """Whether O's register has triggered (a loop placed now is above it)."""
+        return o_k is not None and r_st[o_k] is None
 
     def r_steps(
         j: int, inside: int, left: list[int], r_st: tuple, acc: tuple, r_moved: tuple
@@ -845,6 +891,7 @@ def offchip_search(
         r_st: tuple,
         r_acc: tuple,
         r_moved: tuple,
+        psum: bool,
     ) -> None:
         """``it``: the floor of the innermost loop (the first placed); once an
         edge has triggered, ``port = (M, W_{j*+1}, rate, idle)``: ``n_iter`` ×
@@ -871,6 +918,7 @@ def offchip_search(
                 ):
                     inside *= f ** counts[j]
                     counts[j] = 0
+                    psum = psum or (d in layer.reduction and o_closed(r_st))
         # max(Lat_0, B_p + I_p) ≥ always; open operands move at least their
         # whole operand
         r_lat = max(r_serial(r_acc), max((bz for _, bz in r_acc), default=0))
@@ -900,6 +948,7 @@ def offchip_search(
             it,
             None if port is None else port[:2],
             r_st,
+            psum,
         )
         rate = 0 if port is None else port[2]
         front = seen.setdefault(key, [])
@@ -946,6 +995,7 @@ def offchip_search(
                     back = t - t // red_out if op == "O" else 0
                     cost = tau(op, states[op], back > 0)
                     used += max(0.0, pj(op, states[op], t, back) - one_pass[op])
+                    used += landed(op, states[op], t, back, psum)
                     taus.append(cost)
                     moved += (t + back) * cost
                     rate += cost * (2 if back else 1) * t  # × n_iter / inside
@@ -973,6 +1023,7 @@ def offchip_search(
                     once = max(0, min(taus) - r_cap)  # single-buffered, T times
                     added = min(step, sum(taus), n_iter // inside * once)
                 first = floor[j] if it is None else it
+                wide = psum or (d in layer.reduction and o_closed(r_st))
                 for r_next in r_steps(j, inside, left, r_st, r_acc, r_moved):
                     rec(
                         left,
@@ -984,6 +1035,7 @@ def offchip_search(
                         fill + added,
                         used,
                         *r_next,
+                        wide,
                     )
 
     counts = [sum(1 for f in temporal[d] if f == v) for d, v in items]
@@ -1019,6 +1071,7 @@ def offchip_search(
             tuple(r.base for r in tracked),
             tuple((0, 0) for _ in r_ports),
             tuple(0.0 for _ in tracked),
+            False,
         )
     return min(best[0], cut[0])
 
