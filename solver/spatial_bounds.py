@@ -641,7 +641,14 @@ def offchip_search(
     :func:`suffix_search` does but on this loop order: ``serial`` and
     ``middle`` rise to that order's register charges and port time, and the
     energy its register transfers move beyond ``counted`` (what the caller's
-    ``score`` counts already) adds to ``spent``. Loops go inside at once only
+    ``score`` counts already) adds to ``spent``. The order's certainly
+    single-buffered register reloads also stall the off-chip port: with
+    ``S_k`` their τ at slot k, ``T_k`` its executions and ``P_k`` the port's
+    work (writes) triggered inside it, ``Lat_0 ≥ P_k + T_k·S_k``, so
+    ``W_{j+1} ≥ (P_k + T_k·S_k)/T_j`` for every slot j outside k; a load
+    triggered at j idles the port at least ``S_j`` beyond the spare time
+    ``W_{j+1} − inner_p(j)``; and a register no loop left can reload loads
+    its tile once, in the boot (O: the tail). Loops go inside at once only
     when relevant to no open edge of either kind. A state no better
     than one already searched (the same loops left, tiles and ``W_{j*+1}``; no
     less traffic and idle time, no more off-chip work per iteration, no less
@@ -772,9 +779,19 @@ def offchip_search(
 
     @functools.cache
     def r_edge(k: int, ext: tuple[int, ...], t: int, back: int):
-        return _register_edge(layer, arch, tracked[k], ext, t, back, active)
+        """:func:`_register_edge`, and one transfer's τ if it is certainly
+        single-buffered (else 0)."""
+        r = tracked[k]
+        elems = _volume(layer, r, ext)
+        single = _tau(arch, r, elems, False) if _single_only(arch, r, elems) else 0
+        return (*_register_edge(layer, arch, r, ext, t, back, active), single)
 
     o_k = next((k for k, r in enumerate(tracked) if r.op == "O"), None)
+
+    @functools.cache
+    def r_once(k: int, ext: tuple[int, ...]) -> int:
+        """τ of register ``k``'s one load (O: write-back) of the tile ``ext``."""
+        return _tau(arch, tracked[k], _volume(layer, tracked[k], ext), False)
 
     def o_closed(r_st: tuple) -> bool:
         """Whether O's register has triggered (a loop placed now is above it)."""
@@ -782,11 +799,13 @@ def offchip_search(
 
     def r_steps(
         j: int, inside: int, left: list[int], r_st: tuple, acc: tuple, r_moved: tuple
-    ) -> Iterator[tuple[tuple, tuple, tuple]]:
-        """The registers' choices at loop ``j`` (absorb it, or trigger there)."""
+    ) -> Iterator[tuple[tuple, tuple, tuple, int]]:
+        """The registers' choices at loop ``j`` (absorb it, or trigger there),
+        each with a bound of ``S_j``: the largest port's certainly
+        single-buffered τ among the registers triggered there."""
         movers = [k for k, st in enumerate(r_st) if st is not None and r_rel[k][j]]
         if not movers:
-            yield r_st, acc, r_moved
+            yield r_st, acc, r_moved, 0
             return
         options = [r_grow(k, r_st[k], j) for k in movers]
         red_out = math.prod(
@@ -796,6 +815,7 @@ def offchip_search(
         )
         for choice in itertools.product(*options):
             st, ac, mv = list(r_st), list(acc), list(r_moved)
+            here = [0] * len(r_ports)
             for k, grown in zip(movers, choice, strict=True):
                 st[k] = grown
                 if grown is not None:
@@ -803,11 +823,12 @@ def offchip_search(
                 r = tracked[k]
                 t = n_iter // inside
                 back = t - t // red_out if r.op == "O" else 0
-                sr, bz, e = r_edge(k, r_st[k], t, back)
+                sr, bz, e, single = r_edge(k, r_st[k], t, back)
                 u = r_ports.index(r.port)
                 ac[u] = (ac[u][0] + sr, ac[u][1] + bz)
+                here[u] += single
                 mv[k] = e
-            yield tuple(st), tuple(ac), tuple(mv)
+            yield tuple(st), tuple(ac), tuple(mv), max(here, default=0)
 
     @functools.cache
     def reloads(
@@ -879,6 +900,25 @@ def offchip_search(
         w = max(m * it, m * t_mvm + max(inner.values(), default=0))
         return w, max(w, m * t_mvm + max(with_s.values(), default=0))
 
+    def stalled(
+        nxt: tuple[int, int, int, int],
+        port: tuple[int, int, int, int] | None,
+        inside: int,
+        s_here: int,
+        stall: int,
+    ) -> tuple[int, int, int, int]:
+        """``nxt`` with a load triggered here idling the port at least
+        ``S_j``: ``X_e = W_{j+1} + S_j`` and ``W_{j+1} ≥ inner_p(j)`` (the
+        port's work inside one iteration of slot j: ``W_{j+1} ≥ f_{j+1}·Q_{j+1}``)."""
+        if not s_here:
+            return nxt
+        m, w, rate, idle = nxt
+        if port is None:  # the first trigger: X_e ≥ W_{j*+1} + S_{j*}
+            return (m, w, rate, max(idle, w + s_here))
+        w_j = max(inside // m * w, stall * inside // n_iter)
+        spare = w_j + (-inside * port[2] // n_iter)
+        return (m, w, rate, max(idle, s_here + max(0, spare)))
+
     def rec(
         counts: list[int],
         inside: int,
@@ -892,6 +932,8 @@ def offchip_search(
         r_acc: tuple,
         r_moved: tuple,
         psum: bool,
+        plain: int,
+        stall: int,
     ) -> None:
         """``it``: the floor of the innermost loop (the first placed); once an
         edge has triggered, ``port = (M, W_{j*+1}, rate, idle)``: ``n_iter`` ×
@@ -922,15 +964,21 @@ def offchip_search(
         # max(Lat_0, B_p + I_p) ≥ always; open operands move at least their
         # whole operand
         r_lat = max(r_serial(r_acc), max((bz for _, bz in r_acc), default=0))
-        always = max(middle, r_lat, n_iter * (min(floor) if it is None else it))
+        always = max(middle, r_lat, stall, n_iter * (min(floor) if it is None else it))
         if port is None:
             idle = inside * it if inside > 1 and it is not None else t_mvm
         else:
             idle = port[3]
         pending = sum(comp[op] for op in open_)
         w0 = max(serial, r_serial(r_acc))
+        # a register no loop left can trigger loads once, in the boot (O: tail)
+        once = sum(
+            r_once(k, r_st[k])
+            for k in r_open
+            if not any(c and r_rel[k][j] for j, c in enumerate(counts))
+        )
         low = score(
-            booted[0] + max(always, w0 + fill, trig + pending + idle),
+            booted[0] + once + max(always, w0 + fill, trig + pending + idle),
             spent + r_spent(r_moved),
         )
         if low >= best[0] or best[0] <= enough:
@@ -981,6 +1029,7 @@ def offchip_search(
             for choice in itertools.product(*options):
                 new = dict(states)
                 moved, rate, used = trig, 0, spent
+                new_plain = 0
                 taus: list[int] = []
                 for op, grown in zip(movers, choice, strict=True):
                     new[op] = grown
@@ -998,6 +1047,7 @@ def offchip_search(
                     used += landed(op, states[op], t, back, psum)
                     taus.append(cost)
                     moved += (t + back) * cost
+                    new_plain += t * cost
                     rate += cost * (2 if back else 1) * t  # × n_iter / inside
                 nxt = port
                 if rate and port is None:  # the first trigger: j* is here
@@ -1011,31 +1061,40 @@ def offchip_search(
                     )
                     placed = tuple(a - b for a, b in zip(total, counts, strict=True))
                     w, x = body(placed, inside, it or t_mvm, reduced, j, load)
+                    w = max(w, stall * inside // n_iter)
+                    x = max(x, w)
                     nxt = (inside, w, rate, x)
                     step = x  # body_j ≥ X_e (W_{j+1} for a write-back)
                 elif rate:  # X_e ≥ W_{j+1} ≥ (Π loops in between)·W_{j*+1}
                     m, x, r0, i0 = port
-                    idle_e = inside // m * x + (-inside * r0 // n_iter)
+                    w_j = max(inside // m * x, stall * inside // n_iter)
+                    idle_e = w_j + (-inside * r0 // n_iter)
                     nxt = (m, x, r0 + rate, max(i0, idle_e))
-                    step = max(inside // m * x, inside * (it or t_mvm))
+                    step = max(w_j, inside * (it or t_mvm))
                 added = 0
                 if taus:  # double-buffered at this slot, or single-buffered
                     once = max(0, min(taus) - r_cap)  # single-buffered, T times
                     added = min(step, sum(taus), n_iter // inside * once)
                 first = floor[j] if it is None else it
                 wide = psum or (d in layer.reduction and o_closed(r_st))
-                for r_next in r_steps(j, inside, left, r_st, r_acc, r_moved):
+                load = any(
+                    op != "O" and g is None
+                    for op, g in zip(movers, choice, strict=True)
+                )
+                for *r_next, s_here in r_steps(j, inside, left, r_st, r_acc, r_moved):
                     rec(
                         left,
                         inside * f,
                         new,
                         moved,
                         first,
-                        nxt,
+                        stalled(nxt, port, inside, s_here, stall) if load else nxt,
                         fill + added,
                         used,
                         *r_next,
                         wide,
+                        plain + new_plain,
+                        max(stall, plain + n_iter // inside * s_here),
                     )
 
     counts = [sum(1 for f in temporal[d] if f == v) for d, v in items]
@@ -1072,6 +1131,8 @@ def offchip_search(
             tuple((0, 0) for _ in r_ports),
             tuple(0.0 for _ in tracked),
             False,
+            0,
+            0,
         )
     return min(best[0], cut[0])
 
