@@ -647,7 +647,9 @@ def offchip_search(
     work (writes) triggered inside it, ``Lat_0 ≥ P_k + T_k·S_k``, so
     ``W_{j+1} ≥ (P_k + T_k·S_k)/T_j`` for every slot j outside k; a load
     triggered at j idles the port at least ``S_j`` beyond the spare time
-    ``W_{j+1} − inner_p(j)``; and a register no loop left can reload loads
+    ``W_{j+1} − inner_p(j)``, where ``W_{j+1}`` is also at least the loops
+    inside j times the innermost loop's floor; and a register no loop left
+    can reload loads
     its tile once, in the boot (O: the tail). Loops go inside at once only
     when relevant to no open edge of either kind. A state no better
     than one already searched (the same loops left, tiles and ``W_{j*+1}``; no
@@ -906,6 +908,7 @@ def offchip_search(
         inside: int,
         s_here: int,
         stall: int,
+        it: int | None,
     ) -> tuple[int, int, int, int]:
         """``nxt`` with a load triggered here idling the port at least
         ``S_j``: ``X_e = W_{j+1} + S_j`` and ``W_{j+1} ≥ inner_p(j)`` (the
@@ -915,7 +918,7 @@ def offchip_search(
         m, w, rate, idle = nxt
         if port is None:  # the first trigger: X_e ≥ W_{j*+1} + S_{j*}
             return (m, w, rate, max(idle, w + s_here))
-        w_j = max(inside // m * w, stall * inside // n_iter)
+        w_j = max(inside // m * w, stall * inside // n_iter, inside * (it or t_mvm))
         spare = w_j + (-inside * port[2] // n_iter)
         return (m, w, rate, max(idle, s_here + max(0, spare)))
 
@@ -1067,10 +1070,14 @@ def offchip_search(
                     step = x  # body_j ≥ X_e (W_{j+1} for a write-back)
                 elif rate:  # X_e ≥ W_{j+1} ≥ (Π loops in between)·W_{j*+1}
                     m, x, r0, i0 = port
-                    w_j = max(inside // m * x, stall * inside // n_iter)
+                    w_j = max(
+                        inside // m * x,
+                        stall * inside // n_iter,
+                        inside * (it or t_mvm),
+                    )
                     idle_e = w_j + (-inside * r0 // n_iter)
                     nxt = (m, x, r0 + rate, max(i0, idle_e))
-                    step = max(w_j, inside * (it or t_mvm))
+                    step = w_j
                 added = 0
                 if taus:  # double-buffered at this slot, or single-buffered
                     once = max(0, min(taus) - r_cap)  # single-buffered, T times
@@ -1088,7 +1095,7 @@ def offchip_search(
                         new,
                         moved,
                         first,
-                        stalled(nxt, port, inside, s_here, stall) if load else nxt,
+                        stalled(nxt, port, inside, s_here, stall, it) if load else nxt,
                         fill + added,
                         used,
                         *r_next,
