@@ -762,10 +762,17 @@ def offchip_search(
     ]
     base = n_iter * t_mvm
 
+    @functools.cache
     def r_serial(acc: tuple[tuple[int, int], ...]) -> int:
         """``n_iter·t_mvm`` plus the largest port's single-buffered charges."""
         return base + max((sr for sr, _ in acc), default=0)
 
+    @functools.cache
+    def r_lat(acc: tuple[tuple[int, int], ...]) -> int:
+        """The registers' latency bound: serial charges or port time."""
+        return max(r_serial(acc), max((bz for _, bz in acc), default=0))
+
+    @functools.cache
     def r_spent(r_moved: tuple[float, ...]) -> float:
         """Register transfer energy beyond ``counted`` (in the score already)."""
         extra = sum(max(0.0, m - c) for m, c in zip(r_moved, r_comp, strict=True))
@@ -789,6 +796,22 @@ def offchip_search(
         return (*_register_edge(layer, arch, r, ext, t, back, active), single)
 
     o_k = next((k for k, r in enumerate(tracked) if r.op == "O"), None)
+    rel_items = {
+        op: [j for j, (d, _) in enumerate(items) if d in layer.relevant[op]]
+        for op in OPERANDS
+    }
+    item_ops = [
+        frozenset(op for op in OPERANDS if d in layer.relevant[op]) for d, _ in items
+    ]
+    reduction = layer.reduction
+    item_red = [d in reduction for d, _ in items]
+
+    @functools.cache
+    def outside(op: str, left: tuple[int, ...]) -> int:
+        """Π of the loops ``left`` (counts per item) irrelevant to ``op``."""
+        return math.prod(
+            items[j][1] ** c for j, c in enumerate(left) if c and op not in item_ops[j]
+        )
 
     @functools.cache
     def r_once(k: int, ext: tuple[int, ...]) -> int:
@@ -810,11 +833,6 @@ def offchip_search(
             yield r_st, acc, r_moved, 0
             return
         options = [r_grow(k, r_st[k], j) for k in movers]
-        red_out = math.prod(
-            f_i**c
-            for (d_i, f_i), c in zip(items, left, strict=True)
-            if d_i not in layer.relevant["O"]
-        )
         for choice in itertools.product(*options):
             st, ac, mv = list(r_st), list(acc), list(r_moved)
             here = [0] * len(r_ports)
@@ -824,7 +842,7 @@ def offchip_search(
                     continue
                 r = tracked[k]
                 t = n_iter // inside
-                back = t - t // red_out if r.op == "O" else 0
+                back = t - t // outside("O", tuple(left)) if r.op == "O" else 0
                 sr, bz, e, single = r_edge(k, r_st[k], t, back)
                 u = r_ports.index(r.port)
                 ac[u] = (ac[u][0] + sr, ac[u][1] + bz)
@@ -868,6 +886,7 @@ def offchip_search(
             cheapest = min(cheapest, cost)
         return cheapest, absorbed
 
+    @functools.cache
     def body(
         placed: tuple[int, ...], m: int, it: int, reduced: bool, j: int, load: bool
     ) -> tuple[int, int]:
@@ -948,26 +967,25 @@ def offchip_search(
         open_ = [op for op in OPERANDS if states[op] is not None]
         counts = list(counts)
         for op in open_:  # an operand left to trigger needs a loop to do so
-            if not any(
-                c and d in layer.relevant[op]
-                for (d, _), c in zip(items, counts, strict=True)
-            ):
+            if not any(counts[j] for j in rel_items[op]):
                 return
         r_open = [k for k, st in enumerate(r_st) if st is not None]
         if port is not None:  # loops relevant to no open operand go inside
-            for j, (d, f) in enumerate(items):
+            open_set = frozenset(open_)
+            for j, (_, f) in enumerate(items):
                 if (
                     counts[j]
-                    and not any(d in layer.relevant[op] for op in open_)
+                    and not item_ops[j] & open_set
                     and not any(r_rel[k][j] for k in r_open)
                 ):
                     inside *= f ** counts[j]
                     counts[j] = 0
-                    psum = psum or (d in layer.reduction and o_closed(r_st))
+                    psum = psum or (item_red[j] and o_closed(r_st))
         # max(Lat_0, B_p + I_p) ≥ always; open operands move at least their
         # whole operand
-        r_lat = max(r_serial(r_acc), max((bz for _, bz in r_acc), default=0))
-        always = max(middle, r_lat, stall, n_iter * (min(floor) if it is None else it))
+        always = max(
+            middle, r_lat(r_acc), stall, n_iter * (min(floor) if it is None else it)
+        )
         if port is None:
             idle = inside * it if inside > 1 and it is not None else t_mvm
         else:
@@ -1020,7 +1038,7 @@ def offchip_search(
                 continue
             left = list(counts)
             left[j] -= 1
-            movers = [op for op in open_ if d in layer.relevant[op]]
+            movers = [op for op in open_ if op in item_ops[j]]
             options = []
             for op in movers:
                 grown = list(states[op])
@@ -1039,12 +1057,7 @@ def offchip_search(
                     if grown is not None:
                         continue
                     t = n_iter // inside
-                    red_out = math.prod(
-                        f_i**c
-                        for (d_i, f_i), c in zip(items, left, strict=True)
-                        if d_i not in layer.relevant[op]
-                    )
-                    back = t - t // red_out if op == "O" else 0
+                    back = t - t // outside(op, tuple(left)) if op == "O" else 0
                     cost = tau(op, states[op], back > 0)
                     used += max(0.0, pj(op, states[op], t, back) - one_pass[op])
                     used += landed(op, states[op], t, back, psum)
@@ -1083,7 +1096,7 @@ def offchip_search(
                     once = max(0, min(taus) - r_cap)  # single-buffered, T times
                     added = min(step, sum(taus), n_iter // inside * once)
                 first = floor[j] if it is None else it
-                wide = psum or (d in layer.reduction and o_closed(r_st))
+                wide = psum or (item_red[j] and o_closed(r_st))
                 load = any(
                     op != "O" and g is None
                     for op, g in zip(movers, choice, strict=True)
