@@ -202,6 +202,36 @@ def unrolling_search(
     return best
 
 
+def node_search(
+    layer: Layer,
+    arch: Arch,
+    node: SpatialBound,
+    like: Mapping,
+    objective: str,
+    *,
+    seconds: float | None = None,
+    steps: int | None = None,
+    seed: int = 0,
+    stop_at: float = 0.0,
+) -> tuple[Mapping, Cost] | None:
+    """:func:`local_search` within ``node``'s spatial unrolling, from a start
+    laid out like ``like`` (:func:`unrolling_start`; ``None`` without one)."""
+    first = unrolling_start(layer, arch, node, like)
+    if first is None or validate(layer, arch, first):
+        return None
+    return local_search(
+        layer,
+        arch,
+        first,
+        objective,
+        seconds=seconds,
+        steps=steps,
+        seed=seed,
+        stop_at=stop_at,
+        unroll=False,
+    )
+
+
 def into_factor_space(layer: Layer, arch: Arch, m: Mapping) -> Mapping | None:
     """``m`` as a point of the model's factor space, or the nearest such point.
 

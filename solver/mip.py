@@ -18,9 +18,19 @@ from miredo.errors import MiredoError
 from miredo.solver.evaluator import Cost, evaluate
 from miredo.solver.hardware import Arch
 from miredo.solver.heuristic import heuristic_mapping
-from miredo.solver.local_search import STEPS_PER_SECOND, unrolling_search
+from miredo.solver.local_search import (
+    NODE_STEPS,
+    STEPS_PER_SECOND,
+    node_search,
+    unrolling_search,
+)
 from miredo.solver.mapping import Mapping
-from miredo.solver.spatial_bounds import UnrollingQueue, promising, spatial_bounds
+from miredo.solver.spatial_bounds import (
+    SpatialBound,
+    UnrollingQueue,
+    promising,
+    spatial_bounds,
+)
 from miredo.solver.unrolling_bb import branch_and_bound
 from miredo.solver.validator import validate
 from miredo.solver.workload import Layer
@@ -68,6 +78,12 @@ table4, 10 s, -j 2: layer4.0.downsample proven (gap 1.0 %) in 2 runs of 4
 (1.8 % in the others), against 1.8-3.0 % in all 3 runs before; its second
 node needs about 3 s. Other layers: unchanged, as their first node does not
 close (layer3 conv2 still ends at 1.6 % or, in some runs, 4.6 %)."""
+NODE_SEARCH = 2
+"""Local searches (:data:`~miredo.solver.local_search.NODE_STEPS` each, seeds
+``seed``, ``seed + 1``, ...) in each branch-and-bound node's unrolling before
+its CP-SAT solve (:func:`miredo.solver.local_search.node_search`; 0 disables
+them): one search thread of CP-SAT finds good mappings of a large node slowly,
+and a search's basin depends on its seed."""
 PRUNE_UNROLLINGS = False
 """Give CP-SAT only the spatial unrollings whose lower bound does not exceed the
 incumbent (:func:`miredo.solver.spatial_bounds.promising`). Off: on five ResNet-18
@@ -266,6 +282,39 @@ def solve_layer(
             best_kind = "local-search"
         if best_cost.objective(objective) <= proven:
             return finish(best_map, best_cost, "optimal")
+
+    def polish(node: SpatialBound, like: Mapping) -> tuple[Mapping, Cost] | None:
+        """:data:`NODE_SEARCH` local searches within a node's unrolling."""
+        nonlocal spent
+        best: tuple[Mapping, Cost] | None = None
+        enough = node.objective(objective) / (1 - gap_limit)
+        for k in range(NODE_SEARCH):
+            if deterministic:
+                n = min(NODE_STEPS, int((time_limit - spent) * STEPS_PER_SECOND))
+                spent += n / STEPS_PER_SECOND
+                limit: dict[str, float] = {"steps": n}
+            else:
+                limit = {"seconds": min(NODE_STEPS / STEPS_PER_SECOND, budget(1.0))}
+            found = node_search(
+                layer,
+                arch,
+                node,
+                like,
+                objective,
+                **limit,
+                seed=seed + k,
+                stop_at=enough,
+            )
+            if found is None:
+                return best
+            if best is None or found[1].objective(objective) < best[1].objective(
+                objective
+            ):
+                best = found
+            if best[1].objective(objective) <= enough:
+                break
+        return best
+
     if mapper == "miredo" and solver == "cpsat" and UNROLLING_BB > 0:
         tree = branch_and_bound(
             layer,
@@ -278,6 +327,7 @@ def solve_layer(
             workers=workers,
             seed=seed,
             deterministic=deterministic,
+            polish=polish if NODE_SEARCH > 0 else None,
         )
         low = max(low, tree.bound)
         proven = low / (1 - gap_limit) if gap_limit < 1 else math.inf

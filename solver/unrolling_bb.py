@@ -75,13 +75,19 @@ def branch_and_bound(
     deterministic: bool = False,
     allow_bypass: bool = True,
     allow_double_buffer: bool = True,
+    polish: Callable[[SpatialBound, Mapping], tuple[Mapping, Cost] | None]
+    | None = None,
 ) -> Outcome:
     """Improve ``incumbent`` over the unrollings of ``queue`` (see the module
     docstring; a queue :func:`~miredo.solver.spatial_bounds.layer_bound`'s
     work has been done in keeps it); each node solve gets ``node_time(closed)``
     seconds (``deterministic``: CP-SAT work units), ``closed`` telling whether
     the solve before closed its node. The ``allow_*`` flags restrict the
-    model's space, as in :func:`~miredo.solver.backend_cpsat.solve_cpsat`."""
+    model's space, as in :func:`~miredo.solver.backend_cpsat.solve_cpsat`.
+    ``polish(node, incumbent)``, when given, searches the node's unrolling
+    first (a valid mapping of it or ``None``); a node it brings within the
+    gap of its bound closes without a solve, and otherwise its mapping, if
+    better, is the solve's start."""
     from miredo.solver.backend_cpsat import solve_cpsat
 
     best_map, best_cost = incumbent
@@ -98,6 +104,13 @@ def branch_and_bound(
         queue.pop()
         node = queue.tight[i]
         key = mirror_key(layer, node)
+        if key not in lifted and polish is not None:
+            found = polish(node, best_map)
+            if found is not None and found[1].objective(objective) < value:
+                best_map, best_cost = found
+                value = best_cost.objective(objective)
+                if low >= value * (1 - gap_limit):  # closed by its bound
+                    lifted[key], closed = low, True
         if key not in lifted:
             limit = node_time(closed)
             if limit < 0.05:
