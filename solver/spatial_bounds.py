@@ -586,6 +586,21 @@ def _register_charge_cap(layer: Layer, arch: Arch, regs: list[_Register]) -> flo
     return total
 
 
+def _fill(taus: list[int], body: int, t: int, cap: float) -> float:
+    """The least that off-chip edges triggered at one slot (τ each, ``t``
+    times) add to ``Lat_0`` beyond the registers' serial charges, over which of
+    them are double-buffered: those share one ``min(body_j, D_j)``
+    (``D_j ≥`` their Σ τ, ``body_j ≥ body``); the single-buffered ones raise
+    ``S_j`` to their Σ τ on every trigger, beyond the at most ``cap`` cycles
+    of register charges ``serial`` counts there."""
+    out = math.inf
+    for single in itertools.product((False, True), repeat=len(taus)):
+        apart = sum(tau for tau, s in zip(taus, single, strict=True) if s)
+        shared = sum(taus) - apart
+        out = min(out, min(body, shared) + t * max(0, apart - cap))
+    return out
+
+
 def offchip_search(
     layer: Layer,
     arch: Arch,
@@ -1092,9 +1107,8 @@ def offchip_search(
                     nxt = (m, x, r0 + rate, max(i0, idle_e))
                     step = w_j
                 added = 0
-                if taus:  # double-buffered at this slot, or single-buffered
-                    once = max(0, min(taus) - r_cap)  # single-buffered, T times
-                    added = min(step, sum(taus), n_iter // inside * once)
+                if taus:  # each double-buffered at this slot, or single-buffered
+                    added = _fill(taus, step, n_iter // inside, r_cap)
                 first = floor[j] if it is None else it
                 wide = psum or (item_red[j] and o_closed(r_st))
                 load = any(
