@@ -74,11 +74,13 @@ def local_search(
     seed: int = 0,
     stop_at: float = 0.0,
     unroll: bool = True,
+    hoist: bool = False,
 ) -> tuple[Mapping, Cost] | None:
     """The best mapping found from ``start`` within ``seconds`` or ``steps``
     (or the first one whose objective is at most ``stop_at``, or when
     :data:`PATIENCE` steps in a row found nothing better); without
-    ``unroll``, only among mappings with ``start``'s spatial unrolling.
+    ``unroll``, only among mappings with ``start``'s spatial unrolling; with
+    ``hoist``, :meth:`_Moves.hoist` among the moves.
 
     ``None`` when no valid point of the model's factor space is near ``start``
     (see :func:`into_factor_space`)."""
@@ -88,6 +90,8 @@ def local_search(
     moves = _Moves(layer, arch)
     if not unroll:
         moves.all = [mv for mv in moves.all if mv != moves.unroll]
+    if hoist:
+        moves.all.append(moves.hoist)
     rng = random.Random(seed)
     seen: dict[Mapping, float] = {}
 
@@ -214,8 +218,9 @@ def node_search(
     seed: int = 0,
     stop_at: float = 0.0,
 ) -> tuple[Mapping, Cost] | None:
-    """:func:`local_search` within ``node``'s spatial unrolling, from a start
-    laid out like ``like`` (:func:`unrolling_start`; ``None`` without one)."""
+    """:func:`local_search` within ``node``'s spatial unrolling (with
+    :meth:`_Moves.hoist`), from a start laid out like ``like``
+    (:func:`unrolling_start`; ``None`` without one)."""
     first = unrolling_start(layer, arch, node, like)
     if first is None or validate(layer, arch, first):
         return None
@@ -229,6 +234,7 @@ def node_search(
         seed=seed,
         stop_at=stop_at,
         unroll=False,
+        hoist=True,
     )
 
 
@@ -403,6 +409,18 @@ class _Moves:
             m.bypass,
             m.double_buffer,
         )
+
+    def hoist(self, m: Mapping, rng: random.Random) -> Mapping | None:
+        """One loop to the outermost position, at each operand's outermost
+        level: an off-chip tile shrinks by that loop, refetched once per
+        iteration of it (a swap moves it past one loop at a time, through
+        worse mappings)."""
+        if len(m.temporal) < 2:
+            return None
+        i = rng.randrange(1, len(m.temporal))
+        order = (m.temporal[i], *m.temporal[:i], *m.temporal[i + 1 :])
+        level_of = {op: (lv[0], *lv[:i], *lv[i + 1 :]) for op, lv in m.level_of.items()}
+        return Mapping(m.spatial, order, level_of, m.bypass, m.double_buffer)
 
     def bypass(self, m: Mapping, rng: random.Random) -> Mapping | None:
         op, lv = rng.choice(self.bypassable) if self.bypassable else (None, None)

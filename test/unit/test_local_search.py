@@ -145,3 +145,24 @@ def test_an_empty_budget_returns_the_start(budget: dict[str, float]) -> None:
     bounds = spatial_bounds(layer, SMALL)
     found = unrolling_search(layer, SMALL, start, "edp", bounds, **budget)
     assert found is not None and found[0] == first
+
+
+def test_hoist_moves_a_loop_outermost_at_each_operands_top_level() -> None:
+    """The hoisted loop leads the order, at the level of each operand's former
+    outermost loop; the other loops keep their order and levels."""
+    import random
+
+    from miredo.solver.local_search import _Moves
+
+    layer = LAYERS[0]
+    start, _ = heuristic_mapping(layer, SMALL, "edp")
+    m = into_factor_space(layer, SMALL, start)
+    assert m is not None and len(m.temporal) >= 3
+    moves, rng = _Moves(layer, SMALL), random.Random(0)
+    for _ in range(20):
+        h = moves.hoist(m, rng)
+        assert h is not None and h.spatial == m.spatial
+        i = m.temporal.index(h.temporal[0], 1)
+        assert h.temporal[1:] == m.temporal[:i] + m.temporal[i + 1 :]
+        for op, lv in m.level_of.items():
+            assert h.level_of[op] == (lv[0], *lv[:i], *lv[i + 1 :])
