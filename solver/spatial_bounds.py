@@ -664,9 +664,9 @@ def offchip_search(
     triggered at j idles the port at least ``S_j`` beyond the spare time
     ``W_{j+1} − inner_p(j)``, where ``W_{j+1}`` is also at least the loops
     inside j times the innermost loop's floor; and a register no loop left
-    can reload loads
-    its tile once, in the boot (O: the tail). Loops go inside at once only
-    when relevant to no open edge of either kind. A state no better
+    can reload loads its tile once, in the boot (O: the tail). Loops go
+    inside at once only when relevant to no open edge of either kind. A state
+    no better
     than one already searched (the same loops left, tiles and ``W_{j*+1}``; no
     less traffic and idle time, no more off-chip work per iteration, no less
     register charge and energy) is cut, and so are branches scoring at or
@@ -733,8 +733,6 @@ def offchip_search(
     full = tuple(math.prod(temporal.get(d, [])) for d in DIMS)
     comp = {op: tau(op, full, False) for op in OPERANDS}
     one_pass = {op: pj(op, full, 1, 0) for op in OPERANDS}  # counted in ``bound``
-    o_reg = next((r for r in regs if r.op == "O"), None)
-    o_feed = _parents(arch, "O", o_reg.level)[0].name if o_reg else None
 
     @functools.cache
     def landed(op: str, t_ext: tuple[int, ...], t: int, back: int, psum: bool) -> float:
@@ -811,6 +809,8 @@ def offchip_search(
         return (*_register_edge(layer, arch, r, ext, t, back, active), single)
 
     o_k = next((k for k, r in enumerate(tracked) if r.op == "O"), None)
+    # the level that feeds O's register directly
+    o_feed = None if o_k is None else _parents(arch, "O", tracked[o_k].level)[0].name
     rel_items = {
         op: [j for j, (d, _) in enumerate(items) if d in layer.relevant[op]]
         for op in OPERANDS
@@ -937,23 +937,18 @@ def offchip_search(
         return w, max(w, m * t_mvm + max(with_s.values(), default=0))
 
     def stalled(
-        nxt: tuple[int, int, int, int],
-        port: tuple[int, int, int, int] | None,
-        inside: int,
-        s_here: int,
-        stall: int,
-        it: int | None,
+        nxt: tuple[int, int, int, int], spare: int | None, s_here: int
     ) -> tuple[int, int, int, int]:
         """``nxt`` with a load triggered here idling the port at least
-        ``S_j``: ``X_e = W_{j+1} + S_j`` and ``W_{j+1} ≥ inner_p(j)`` (the
-        port's work inside one iteration of slot j: ``W_{j+1} ≥ f_{j+1}·Q_{j+1}``)."""
+        ``S_j`` beyond ``spare`` (``W_{j+1} − inner_p(j)`` from below; ``None``
+        at the first trigger): ``X_e = W_{j+1} + S_j`` and ``W_{j+1} ≥
+        inner_p(j)`` (the port's work inside one iteration of slot j:
+        ``W_{j+1} ≥ f_{j+1}·Q_{j+1}``)."""
         if not s_here:
             return nxt
         m, w, rate, idle = nxt
-        if port is None:  # the first trigger: X_e ≥ W_{j*+1} + S_{j*}
+        if spare is None:  # the first trigger: X_e ≥ W_{j*+1} + S_{j*}
             return (m, w, rate, max(idle, w + s_here))
-        w_j = max(inside // m * w, stall * inside // n_iter, inside * (it or t_mvm))
-        spare = w_j + (-inside * port[2] // n_iter)
         return (m, w, rate, max(idle, s_here + max(0, spare)))
 
     def rec(
@@ -1080,15 +1075,15 @@ def offchip_search(
                     moved += (t + back) * cost
                     new_plain += t * cost
                     rate += cost * (2 if back else 1) * t  # × n_iter / inside
-                nxt = port
+                load = any(
+                    op != "O" and g is None
+                    for op, g in zip(movers, choice, strict=True)
+                )
+                nxt, spare = port, None
                 if rate and port is None:  # the first trigger: j* is here
                     reduced = any(
                         c and d_i not in layer.relevant["O"]
                         for (d_i, _), c in zip(items, counts, strict=True)
-                    )
-                    load = any(
-                        op != "O" and g is None
-                        for op, g in zip(movers, choice, strict=True)
                     )
                     placed = tuple(a - b for a, b in zip(total, counts, strict=True))
                     w, x = body(placed, inside, it or t_mvm, reduced, j, load)
@@ -1103,18 +1098,14 @@ def offchip_search(
                         stall * inside // n_iter,
                         inside * (it or t_mvm),
                     )
-                    idle_e = w_j + (-inside * r0 // n_iter)
-                    nxt = (m, x, r0 + rate, max(i0, idle_e))
+                    spare = w_j + (-inside * r0 // n_iter)  # X_e − inner_p(j)
+                    nxt = (m, x, r0 + rate, max(i0, spare))
                     step = w_j
                 added = 0
                 if taus:  # each double-buffered at this slot, or single-buffered
                     added = _fill(taus, step, n_iter // inside, r_cap)
                 first = floor[j] if it is None else it
                 wide = psum or (item_red[j] and o_closed(r_st))
-                load = any(
-                    op != "O" and g is None
-                    for op, g in zip(movers, choice, strict=True)
-                )
                 for *r_next, s_here in r_steps(j, inside, left, r_st, r_acc, r_moved):
                     rec(
                         left,
@@ -1122,7 +1113,7 @@ def offchip_search(
                         new,
                         moved,
                         first,
-                        stalled(nxt, port, inside, s_here, stall, it) if load else nxt,
+                        stalled(nxt, spare, s_here) if load else nxt,
                         fill + added,
                         used,
                         *r_next,
